@@ -1,0 +1,1 @@
+"""Side-by-side performance harness; see ``harness.py`` and ``python -m benchmarks --help``."""
