@@ -44,6 +44,9 @@ class Problem:
             pure and vmappable.
         parameters: JSON-serialisable PDE parameters and generator settings, stored with data.
         reference: where the configuration comes from.
+        coordinates: optional 1-d coordinates of each spatial axis of the output, stored with
+            the data (``coordinates/axis_0`` ...).
+        times: optional output times when ``solve`` returns a trajectory.
     """
 
     name: str
@@ -51,6 +54,8 @@ class Problem:
     solve: Callable[[Array], Array]
     parameters: dict[str, Any] = dataclasses.field(default_factory=dict)
     reference: str = ""
+    coordinates: tuple[Any, ...] | None = None
+    times: Any = None
 
 
 def register_problem(name: str):
