@@ -1,0 +1,20 @@
+"""Every experiment configuration parses, names a registered problem and model, and builds."""
+
+from pathlib import Path
+
+import pytest
+
+from pdejax import available_problems
+from pdejax.config import load_config
+from pdejax.registry import available_models
+
+ROOT = Path(__file__).parents[1]
+CONFIGS = sorted((ROOT / "experiments").glob("*.toml")) + [ROOT / "pdejax" / "demo.toml"]
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_is_valid(path):
+    config = load_config(path)
+    assert config.data.problem in available_problems(), config.data.problem
+    assert config.model.name in available_models(), config.model.name
+    assert config.expected, f"{path.name} should state the published or target error"
