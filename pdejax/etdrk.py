@@ -296,9 +296,20 @@ def etdrk_advance(
         dt: the step, a scalar (traced values allowed).
         num_steps: a static positive int.
     """
+    return etdrk_repeat(scheme, scheme.coefficients(linear, dt), nonlinear, u_hat, num_steps)
+
+
+def etdrk_repeat(
+    scheme: AbstractETDRK,
+    coefficients: "Coefficients",
+    nonlinear: Callable[[Shaped[Array, "..."]], Shaped[Array, "..."]],
+    u_hat: Shaped[Array, "..."],
+    num_steps: int = 1,
+) -> Shaped[Array, "..."]:
+    """:func:`etdrk_advance` with coefficients computed beforehand (``scheme.coefficients``),
+    for callers that reuse them across many calls (a prepared stepper in a rollout)."""
     if not isinstance(num_steps, int) or num_steps < 1:
         raise ValueError(f"etdrk_advance: `num_steps` must be a positive int, got {num_steps!r}.")
-    coefficients = scheme.coefficients(linear, dt)
 
     def body(_, v):
         return scheme.step(coefficients, lambda theta, w: nonlinear(w), v)

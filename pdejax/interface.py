@@ -84,6 +84,16 @@ class AbstractStepper(AbstractOperator):
     def evaluate(self, a: State) -> State:
         return self.step(a)
 
+    def prepare(self) -> "AbstractStepper":
+        """An equivalent stepper whose per-call setup is done once, for repeated stepping.
+
+        :func:`pdejax.rollout` calls this once before its loop, so work that depends only on
+        the parameters (exponential-integrator coefficients computed from ``nu`` and ``dt``, say)
+        is not repeated every step. The result is computed from this stepper's array fields, so
+        gradients flow through it. The default returns ``self``.
+        """
+        return self
+
     def __call__(self, u: State) -> State:
         _check(self, u, self.state_shape, "u")
         return self.step(u)

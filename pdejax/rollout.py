@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from ._types import State, Trajectory
+from .interface import AbstractStepper
 
 
 def rollout(
@@ -22,7 +23,9 @@ def rollout(
     Frame $j$ of the result is $\mathcal{S}^{(j+1)s}(u_0)$ for $s$ = ``save_every``, so the result
     has ``num_steps // save_every`` frames (one more, $u_0$ first, with ``include_initial``).
     The loop is a nested ``lax.scan`` (outer over saved frames, inner over the ``save_every``
-    steps between them): one compiled step, whatever ``num_steps``.
+    steps between them): one compiled step, whatever ``num_steps``. For an
+    :class:`pdejax.AbstractStepper` its :meth:`~pdejax.AbstractStepper.prepare` is called once
+    first, so parameter-only setup is hoisted out of the loop.
 
     Differentiable with ``jax.grad`` in ``u0`` and in every array field of ``stepper``. With
     ``checkpoint=True`` the inner segment is rematerialised in the backward pass, so reverse-mode
@@ -49,6 +52,8 @@ def rollout(
         ((3, 1, 4), [0.25, 0.0625, 0.015625])
     """
     num_steps, save_every = _check_counts(num_steps, save_every)
+    if isinstance(stepper, AbstractStepper):
+        stepper = stepper.prepare()  # parameter-only setup once, not once per step
 
     def segment(u, _):
         u = jax.lax.fori_loop(0, save_every, lambda _, v: stepper(v), u)

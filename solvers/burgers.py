@@ -8,7 +8,7 @@ from jaxtyping import Array, Complex, Float
 from pdejax import AbstractDynamics, AbstractStepper, PeriodicGrid
 from pdejax._errors import check_positive, error_if_not_finite
 from pdejax._types import ScalarLike, State
-from pdejax.etdrk import ETDRK4, AbstractETDRK, DiagonalLinearTerm, etdrk_advance
+from pdejax.etdrk import ETDRK4, AbstractETDRK, DiagonalLinearTerm, etdrk_repeat
 from pdejax.problems import Problem, register_problem
 from pdejax.random_fields import fno_burgers_initial_condition
 
@@ -143,22 +143,35 @@ class Burgers1D(AbstractStepper):
     def state_shape(self) -> tuple[int, int]:
         return (1, *self.grid.num_points)
 
-    def step(self, u: State) -> State:
+    def _setup(self, dtype) -> tuple["_BurgersParts", tuple]:
+        parts = _parts(self.grid, self.nu, self.forcing, self.dealias_fraction, dtype)
+        h = (self.dt / self.substeps).astype(parts.linear.dtype)
+        return parts, self.scheme.coefficients(parts.linear, h)
+
+    def _advance(self, u: State, parts: "_BurgersParts", coefficients: tuple) -> State:
         u = error_if_not_finite(
             u, "Burgers1D: the state is not finite (NaN or inf); check the initial data, or "
             "reduce `dt` / raise `substeps` if the solution blew up."
         )  # fmt: skip
-        parts = _parts(self.grid, self.nu, self.forcing, self.dealias_fraction, u.dtype)
-        h = (self.dt / self.substeps).astype(parts.linear.dtype)
-        u_hat = etdrk_advance(
+        u_hat = etdrk_repeat(
             self.scheme,
-            parts.linear,
+            coefficients,
             lambda v: parts.nonlinear(self.grid, v),
             self.grid.fft(u),
-            h,
             self.substeps,
         )
         return self.grid.ifft(u_hat).astype(u.dtype)
+
+    def step(self, u: State) -> State:
+        return self._advance(u, *self._setup(u.dtype))
+
+    def prepare(self) -> "_PreparedBurgers1D":
+        """This stepper with its spectral operators and ETDRK coefficients computed once (for
+        :func:`pdejax.rollout`); differentiable in ``nu``, ``dt`` and ``forcing`` as before.
+        States must then have the parameters' floating dtype."""
+        dtype = jnp.result_type(self.nu, self.dt, float)
+        parts, coefficients = self._setup(dtype)
+        return _PreparedBurgers1D(self, parts, coefficients)
 
     def dynamics(self) -> "Burgers1DDynamics":
         """The method-of-lines right-hand side of the same discretisation, for :func:`pdejax.integrate`."""
@@ -173,6 +186,25 @@ class Burgers1D(AbstractStepper):
         dynamics = self.dynamics()
         linear = DiagonalLinearTerm(nu * grid.laplacian_symbol(), grid.fft, grid.ifft)
         return diffrax.MultiTerm(linear, diffrax.ODETerm(dynamics.nonlinear_part))
+
+
+class _PreparedBurgers1D(AbstractStepper):
+    """:class:`Burgers1D` with its per-call setup hoisted (see :meth:`Burgers1D.prepare`)."""
+
+    stepper: Burgers1D
+    parts: _BurgersParts
+    coefficients: tuple
+
+    @property
+    def dt(self):
+        return self.stepper.dt
+
+    @property
+    def state_shape(self) -> tuple[int, int]:
+        return self.stepper.state_shape
+
+    def step(self, u: State) -> State:
+        return self.stepper._advance(u, self.parts, self.coefficients)
 
 
 class Burgers1DDynamics(AbstractDynamics):
