@@ -42,7 +42,7 @@ def integrate(
     solver: diffrax.AbstractSolver | None = None,
     stepsize_controller: diffrax.AbstractStepSizeController | None = None,
     adjoint: diffrax.AbstractAdjoint | None = None,
-    dt0: float | None = None,
+    dt0: float | Float[Array, ""] | None = None,
     args: PyTree = None,
     saveat: diffrax.SaveAt | None = None,
     max_steps: int | None = 4096,
