@@ -392,7 +392,18 @@ class NavierStokes2D(pdejax.AbstractStepper):
         # inside an outer jit this is inlined
         return _advance(self, u)
 
-    def _advance(self, u):
+    def prepare(self) -> "_PreparedNavierStokes2D":
+        """This stepper with its scheme coefficients and forcing spectrum computed once, for
+        :func:`pdejax.rollout`; differentiable in ``nu``, ``drag``, ``dt`` and the forcing."""
+        dtype = jnp.result_type(self.dt, self.dynamics.nu, float)
+        return _PreparedNavierStokes2D(self, *self._setup(dtype))
+
+    def _setup(self, dtype):
+        h = self.dt.astype(dtype) / self.substeps
+        coefficients = self.scheme.coefficients(self.dynamics.linear_symbol(dtype), h)
+        return coefficients, self.dynamics.forcing_hat(dtype)
+
+    def _advance(self, u, setup=None):
         dtype = _real_dtype(u)
         dyn = self.dynamics
         if self.max_cfl is not None:
@@ -404,9 +415,7 @@ class NavierStokes2D(pdejax.AbstractStepper):
                 f"{self.max_cfl:.3g}, the stability limit of {type(self.scheme).__name__}; "
                 "increase `substeps` or reduce `dt`.",
             )
-        h = self.dt.astype(dtype) / self.substeps
-        coefficients = self.scheme.coefficients(dyn.linear_symbol(dtype), h)
-        f_hat = dyn.forcing_hat(dtype)
+        coefficients, f_hat = self._setup(dtype) if setup is None else setup
 
         def nonlinear(theta, w_hat):
             return dyn.nonlinear_hat(w_hat, f_hat)
@@ -427,6 +436,25 @@ class NavierStokes2D(pdejax.AbstractStepper):
                 "for this flow: reduce `dt`, increase `substeps`, or check the input.",
             )
         return out
+
+
+class _PreparedNavierStokes2D(pdejax.AbstractStepper):
+    """:class:`NavierStokes2D` with its per-call setup hoisted (see its ``prepare``)."""
+
+    stepper: NavierStokes2D
+    coefficients: tuple
+    forcing_hat: Array | None
+
+    @property
+    def dt(self):
+        return self.stepper.dt
+
+    @property
+    def state_shape(self):
+        return self.stepper.state_shape
+
+    def step(self, u: State) -> State:
+        return self.stepper._advance(u, (self.coefficients, self.forcing_hat))
 
 
 @eqx.filter_jit
