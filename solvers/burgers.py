@@ -10,7 +10,7 @@ from pdejax._errors import check_positive, error_if_not_finite
 from pdejax._types import ScalarLike, State
 from pdejax.etdrk import ETDRK4, AbstractETDRK, DiagonalLinearTerm, etdrk_repeat
 from pdejax.problems import Problem, register_problem
-from pdejax.random_fields import fno_burgers_initial_condition
+from pdejax.random_fields import GaussianRandomField, fno_burgers_initial_condition
 
 _FORCING = Float[Array, "1 N"] | None
 
@@ -264,6 +264,27 @@ class Burgers1DDynamics(AbstractDynamics):
         return self.grid.ifft(rhs).astype(u.dtype)
 
 
+def _burgers_problem(name, field, num_points, nu, final_time, num_steps, description, reference):
+    grid = PeriodicGrid(num_points)
+    solver = Burgers1D(grid, nu=nu, dt=final_time, substeps=num_steps)
+    return Problem(
+        name=name,
+        sample_input=lambda key: field(grid).sample(key)[None],
+        solve=solver,
+        parameters={
+            "pde": "burgers_1d",
+            "nu": nu,
+            "final_time": final_time,
+            "num_points": num_points,
+            "domain_length": 1.0,
+            "initial_condition": description,
+            "solver": f"pseudo-spectral, 2/3 dealiasing, ETDRK4, {num_steps} steps",
+        },
+        reference=reference,
+        coordinates=grid.coordinates(),
+    )
+
+
 @register_problem("fno/burgers")
 def fno_burgers(
     num_points: int = 8192,
@@ -272,31 +293,48 @@ def fno_burgers(
     final_time: float = 1.0,
     num_steps: int = 200,
 ) -> Problem:
-    r"""The FNO-paper Burgers data set: $u_0 \sim N(0, 625(-\Delta + 25I)^{-2})$ on the periodic
-    unit interval, $\nu = 0.1$, learn $u_0 \mapsto u(\cdot, 1)$, generated at 8192 points.
+    r"""The FNO-paper Burgers data set as the paper states it: $u_0 \sim N(0, 625(-\Delta +
+    25I)^{-2})$ on the periodic unit interval, $\nu = 0.1$, learn $u_0 \mapsto u(\cdot, 1)$,
+    generated at 8192 points.
 
     ``solve`` maps ``u0`` ``(1, N)`` to $u(\cdot, T)$ ``(1, N)`` with one :class:`Burgers1D`
     call of ``num_steps`` ETDRK4 substeps. Override ``num_points`` / ``num_steps`` for a
-    reduced-scale run.
+    reduced-scale run. With these parameters viscosity dominates: $u(\cdot, 1)$ keeps about 2%
+    of the initial amplitude and no shock forms. The released generator script differs; see
+    ``"fno/burgers_released"``.
     """
-    grid = PeriodicGrid(num_points)
-    field = fno_burgers_initial_condition(grid)
-    solver = Burgers1D(grid, nu=nu, dt=final_time, substeps=num_steps)
-    return Problem(
-        name="fno/burgers",
-        sample_input=lambda key: field.sample(key)[None],
-        solve=solver,
-        parameters={
-            "pde": "burgers_1d",
-            "nu": nu,
-            "final_time": final_time,
-            "num_points": num_points,
-            "domain_length": 1.0,
-            "initial_condition": "GaussianRandomField(sigma=25, tau=5, alpha=2), zero mean",
-            "solver": f"pseudo-spectral, 2/3 dealiasing, ETDRK4, {num_steps} steps",
-        },
-        reference="Li et al., Fourier Neural Operator for Parametric PDEs, ICLR 2021, section 5.1",
-    )
+    return _burgers_problem(
+        "fno/burgers", fno_burgers_initial_condition, num_points, nu, final_time, num_steps,
+        "GaussianRandomField(sigma=25, tau=5, alpha=2), zero mean",
+        "Li et al., Fourier Neural Operator for Parametric PDEs, ICLR 2021, section 5.1",
+    )  # fmt: skip
+
+
+@register_problem("fno/burgers_released")
+def fno_burgers_released(
+    num_points: int = 8192,
+    *,
+    nu: float = 1e-3,
+    final_time: float = 1.0,
+    num_steps: int = 10_000,
+) -> Problem:
+    r"""Burgers as the FNO authors' released generator ``gen_burgers1.m`` sets it up.
+
+    That script draws $u_0$ from ``GRF1(s/2, 0, gamma=2.5, tau=7, sigma=7^2)``, whose
+    Karhunen-Loeve coefficients have variance $\sigma^2(4\pi^2 k^2 + \tau^2)^{-\gamma}$, i.e.
+    $N(0, 49^2(-\Delta + 49 I)^{-2.5})$ here, and uses $\nu = 10^{-3}$ (the maintainers confirm
+    1/1000 for ``burgers_v1000_t200_r1024_N2048.mat``); steep fronts form, so the default
+    ``num_steps`` is the script's internal step $10^{-4}$.
+    """
+
+    def field(grid):
+        return GaussianRandomField(grid, sigma=49.0, tau=7.0, alpha=2.5)
+
+    return _burgers_problem(
+        "fno/burgers_released", field, num_points, nu, final_time, num_steps,
+        "GaussianRandomField(sigma=49, tau=7, alpha=2.5), zero mean (gen_burgers1.m)",
+        "neuraloperator data_generation/burgers/gen_burgers1.m (released FNO generator)",
+    )  # fmt: skip
 
 
 __all__ = ["Burgers1D", "Burgers1DDynamics"]
