@@ -6,6 +6,19 @@ To add a model, add a :class:`contract.Case` to ``CASES`` with a factory ``make(
 import jax.numpy as jnp
 import jax.random as jr
 import pytest
+from cases_burgers import (
+    make_burgers,
+    make_burgers_dynamics,
+    make_burgers_fd,
+)
+from cases_darcy import make_darcy
+from cases_navier_stokes import (
+    make_navier_stokes,
+    make_navier_stokes_dynamics,
+    make_navier_stokes_etdrk4,
+)
+from cases_neural_ode import make_mlp_dynamics
+from cases_surrogates import SURROGATE_CASES
 from contract import (
     Case,
     check_compile_once,
@@ -41,6 +54,15 @@ def make_fisher(variant):
 CASES = [
     Case("toy/HeatStepper", make_heat),
     Case("toy/FisherKPP", make_fisher),
+    Case("solvers/Darcy2D", make_darcy),
+    *(Case(name, make) for name, make in SURROGATE_CASES),
+    Case("solvers/Burgers1D", make_burgers),
+    Case("solvers/Burgers1DDynamics", make_burgers_dynamics),
+    Case("solvers/Burgers1DFD", make_burgers_fd),
+    Case("solvers/NavierStokes2D", make_navier_stokes),
+    Case("solvers/NavierStokes2D-ETDRK4", make_navier_stokes_etdrk4),
+    Case("solvers/NavierStokesDynamics2D", make_navier_stokes_dynamics),
+    Case("neural_ode/MLPDynamics", make_mlp_dynamics),
 ]
 
 CHECKS = [
