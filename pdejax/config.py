@@ -15,6 +15,7 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,7 @@ def _apply_override(table: dict, override: str):
     node[leaf] = value
 
 
-def from_dict(table: dict, *, overrides: list[str] = ()) -> ExperimentConfig:
+def from_dict(table: dict, *, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Build a validated :class:`ExperimentConfig` from a (TOML-like) dictionary."""
     table = _deep_copy(table)
     for o in overrides:
@@ -155,7 +156,7 @@ def from_dict(table: dict, *, overrides: list[str] = ()) -> ExperimentConfig:
     return _build(ExperimentConfig, table, "")
 
 
-def load_config(path: str | os.PathLike, *, overrides: list[str] = ()) -> ExperimentConfig:
+def load_config(path: str | os.PathLike, *, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Read a TOML experiment file; errors name the file and the key."""
     path = Path(path)
     try:

@@ -94,8 +94,8 @@ class Burgers1D(AbstractStepper):
         >>> x, = grid.coordinates()
         >>> burgers = Burgers1D(grid, nu=0.05, dt=0.01, substeps=2)
         >>> traj = rollout(burgers, jnp.sin(2 * jnp.pi * x)[None], 10)
-        >>> traj.shape, round(float(traj[-1].mean()), 6)
-        ((10, 1, 128), 0.0)
+        >>> traj.shape, abs(float(traj[-1].mean())) < 1e-6  # the mean is conserved
+        ((10, 1, 128), True)
 
     References:
         Kassam and Trefethen, SIAM J. Sci. Comput. 26 (2005), ETDRK4 for Burgers-type PDEs;

@@ -79,7 +79,8 @@ def _iteration_table(sizes, high=12.0):
 
 
 def test_iterations_do_not_grow_with_resolution():
-    steps = _iteration_table((85, 141, 211))
+    # the paper's sizes 85/141/211/421 are in the slow test below; these compile faster
+    steps = _iteration_table((33, 65, 129))
     assert max(steps) <= 14 and max(steps) - min(steps) <= 3, steps
 
 
