@@ -8,19 +8,13 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
-from ._errors import check_positive
+from ._grid_axes import grid_axes, per_axis
 
 _WHO = "PeriodicGrid"
 
 
 def _per_axis(value, ndim: int, name: str, cast) -> tuple:
-    values = tuple(value) if isinstance(value, Sequence) else (value,) * ndim
-    if len(values) != ndim:
-        raise ValueError(
-            f"{_WHO}: `{name}` has {len(values)} entries but the grid has {ndim} axes; give one "
-            "value per axis or a single value for all."
-        )
-    return tuple(cast(v) for v in values)
+    return per_axis(value, ndim, name, cast, _WHO)
 
 
 class PeriodicGrid(eqx.Module):
@@ -61,28 +55,9 @@ class PeriodicGrid(eqx.Module):
         origin: float | Sequence[float] = 0.0,
         ndim: int | None = None,
     ):
-        if isinstance(num_points, Sequence):
-            if ndim is not None and ndim != len(num_points):
-                raise ValueError(
-                    f"{_WHO}: `ndim`={ndim} disagrees with `num_points`={tuple(num_points)}."
-                )
-            ndim = len(num_points)
-        elif ndim is None:
-            ndim = len(domain_length) if isinstance(domain_length, Sequence) else 1
-        if ndim not in (1, 2, 3):
-            raise ValueError(f"{_WHO}: `ndim` must be 1, 2 or 3, got {ndim}.")
-        points = _per_axis(num_points, ndim, "num_points", lambda n: n)
-        for n in points:
-            if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-                raise ValueError(
-                    f"{_WHO}: `num_points` must be integers of at least 2, got {num_points!r}."
-                )
-        self.num_points = tuple(int(n) for n in points)
-        self.domain_length = _per_axis(domain_length, ndim, "domain_length", float)
-        check_positive(self.domain_length, name="domain_length", who=_WHO)
-        self.origin = _per_axis(origin, ndim, "origin", float)
-        if not all(math.isfinite(o) for o in self.origin):
-            raise ValueError(f"{_WHO}: `origin` must be finite, got {origin!r}.")
+        self.num_points, self.domain_length, self.origin = grid_axes(
+            _WHO, num_points, domain_length, origin, ndim, min_points=2, why=""
+        )
 
     # ----------------------------------------------------------------- geometry
     @property
