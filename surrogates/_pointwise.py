@@ -14,6 +14,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from pdejax._grid_axes import per_axis as _core_per_axis
+
 
 def gelu(x: Array) -> Array:
     r"""Exact GELU, $x\,\Phi(x)$ (the FNO paper's and PyTorch's default, not the tanh approximation).
@@ -26,13 +28,7 @@ def gelu(x: Array) -> Array:
 
 def per_axis(value, ndim: int, name: str, who: str, cast=int) -> tuple:
     """One value per spatial axis from a scalar or a sequence; ValueError on a length mismatch."""
-    values = tuple(value) if isinstance(value, Sequence) else (value,) * ndim
-    if len(values) != ndim:
-        raise ValueError(
-            f"{who}: `{name}` has {len(values)} entries for {ndim} spatial axes; give one value "
-            "per axis or a single value for all."
-        )
-    return tuple(cast(v) for v in values)
+    return _core_per_axis(value, ndim, name, cast, who)
 
 
 def check_count(value: int, name: str, who: str, minimum: int = 1) -> int:
