@@ -100,14 +100,17 @@ class ArrayLoader:
     def batches_per_epoch(self) -> int:
         return len(self.inputs) // self.batch_size
 
+    def _order(self, epoch: int) -> np.ndarray:
+        if getattr(self, "_cached_epoch", None) != epoch:  # one permutation per epoch, not step
+            n = len(self.inputs)
+            rng = np.random.default_rng([self.seed, epoch])
+            self._cached_order = rng.permutation(n) if self.shuffle else np.arange(n)
+            self._cached_epoch = epoch
+        return self._cached_order
+
     def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         epoch, index = divmod(step, self.batches_per_epoch)
-        n = len(self.inputs)
-        order = (
-            np.random.default_rng([self.seed, epoch]).permutation(n)
-            if self.shuffle
-            else np.arange(n)
-        )
+        order = self._order(epoch)
         sel = np.sort(order[index * self.batch_size : (index + 1) * self.batch_size])
         return self.inputs[sel], self.targets[sel]
 
@@ -305,6 +308,12 @@ def fit(
     return FitResult(model=model, opt_state=opt_state, step=step, history=history)
 
 
+@eqx.filter_jit
+def _batched_forward(model, inputs):
+    # module level, so one compiled program serves every evaluation of a model structure
+    return jax.vmap(model)(inputs)
+
+
 def evaluate_resolutions(
     model, inputs, targets, resolutions: Sequence[int], *, batch_size: int = 32
 ) -> dict[str, float]:
@@ -316,7 +325,6 @@ def evaluate_resolutions(
     both ends).
     """
     out = {}
-    fwd = eqx.filter_jit(jax.vmap(model))
     n = inputs.shape[-1]
     for s in resolutions:
         if n % s == 0:
@@ -329,7 +337,7 @@ def evaluate_resolutions(
         a, u = inputs[index], targets[index]
         errs = []
         for lo in range(0, len(a), batch_size):
-            pred = fwd(jnp.asarray(a[lo : lo + batch_size]))
+            pred = _batched_forward(model, jnp.asarray(a[lo : lo + batch_size]))
             errs.append(jax.vmap(relative_l2)(pred, jnp.asarray(u[lo : lo + batch_size])))
         out[f"test_rel_l2@{s}"] = float(jnp.mean(jnp.concatenate(errs)))
     return out
