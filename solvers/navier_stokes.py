@@ -157,10 +157,13 @@ class NavierStokesDynamics2D(pdejax.AbstractDynamics):
         ikx, iky = _odd_symbols(self.grid, dtype)
         k2 = kx**2 + ky**2
         inv_k2 = jnp.where(k2 == 0, 0, 1 / jnp.where(k2 == 0, 1, k2))
-        # u = psi_y, v = -psi_x, psi_hat = w_hat / |k|^2; one batched inverse transform
-        symbols = jnp.stack(jnp.broadcast_arrays(iky * inv_k2, -ikx * inv_k2, ikx, iky))
-        fields = self.grid.ifft(symbols * w_hat[..., None, :, :])
-        u, v, wx, wy = (fields[..., i, :, :] for i in range(4))
+        # u = psi_y, v = -psi_x, psi_hat = w_hat / |k|^2. Four separate inverse transforms:
+        # stacking them into one batched transform materialises a (4, Nx, Nyh) complex array
+        # and was 1.4x slower per evaluation at 256^2 with a batch of 8 (CPU, measured).
+        u = self.grid.ifft((iky * inv_k2) * w_hat)
+        v = self.grid.ifft((-ikx * inv_k2) * w_hat)
+        wx = self.grid.ifft(ikx * w_hat)
+        wy = self.grid.ifft(iky * w_hat)
         return -_dealias(self.grid, dtype) * self.grid.fft(u * wx + v * wy)
 
     def nonlinear_hat(self, w_hat, f_hat):
