@@ -5,6 +5,8 @@ a single sample is channels first, ``(C, *spatial)``; a trajectory stacks time o
 ``(T, C, *spatial)``; a batch is added on the left by :func:`jax.vmap` and never appears here.
 """
 
+import jax
+import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int, PyTree
 
 State = Float[Array, "C *spatial"]
@@ -23,6 +25,30 @@ Scalar = Float[Array, ""]
 """A 0-d array: physical and numerical parameters (``nu``, ``dt``) are stored this way."""
 
 ScalarLike = Float[ArrayLike, ""]
+
+
+def to_precision(tree: PyTree, dtype) -> PyTree:
+    """Cast the floating and complex arrays of ``tree`` to the precision of the real ``dtype``
+    (float32 -> float32 / complex64, float64 -> float64 / complex128); other leaves unchanged.
+
+    Used by prepared steppers, whose coefficients are computed once in the parameters' dtype,
+    so that a state of another precision keeps its own (a ``lax.scan`` carry must not change
+    type), e.g. a float32 state with float64 parameters under ``jax_enable_x64``.
+    """
+    real = jnp.dtype(dtype)
+    cplx = jnp.result_type(real, jnp.complex64)
+
+    def cast(x):
+        if not isinstance(x, jax.Array | jnp.ndarray):
+            return x
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):
+            return x.astype(cplx)
+        if jnp.issubdtype(x.dtype, jnp.floating):
+            return x.astype(real)
+        return x
+
+    return jax.tree.map(cast, tree)
+
 
 __all__ = [
     "Array",

@@ -7,7 +7,7 @@ from jaxtyping import Array, Complex, Float
 
 from pdejax import AbstractDynamics, AbstractStepper, PeriodicGrid
 from pdejax._errors import check_positive, error_if_not_finite
-from pdejax._types import ScalarLike, State
+from pdejax._types import ScalarLike, State, to_precision
 from pdejax.etdrk import ETDRK4, AbstractETDRK, DiagonalLinearTerm, etdrk_repeat
 from pdejax.problems import Problem, register_problem
 from pdejax.random_fields import GaussianRandomField, fno_burgers_initial_condition
@@ -168,7 +168,7 @@ class Burgers1D(AbstractStepper):
     def prepare(self) -> "_PreparedBurgers1D":
         """This stepper with its spectral operators and ETDRK coefficients computed once (for
         :func:`pdejax.rollout`); differentiable in ``nu``, ``dt`` and ``forcing`` as before.
-        States must then have the parameters' floating dtype."""
+        The coefficients are cast to each state's precision."""
         dtype = jnp.result_type(self.nu, self.dt, float)
         parts, coefficients = self._setup(dtype)
         return _PreparedBurgers1D(self, parts, coefficients)
@@ -204,7 +204,8 @@ class _PreparedBurgers1D(AbstractStepper):
         return self.stepper.state_shape
 
     def step(self, u: State) -> State:
-        return self.stepper._advance(u, self.parts, self.coefficients)
+        parts, coefficients = to_precision((self.parts, self.coefficients), u.dtype)
+        return self.stepper._advance(u, parts, coefficients)
 
 
 class Burgers1DDynamics(AbstractDynamics):

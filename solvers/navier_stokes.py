@@ -37,7 +37,7 @@ from jaxtyping import Array, Complex, Float
 import pdejax
 from pdejax import PeriodicGrid
 from pdejax._errors import check_positive, error_if_not_finite
-from pdejax._types import ScalarLike, State
+from pdejax._types import ScalarLike, State, to_precision
 from pdejax.etdrk import AbstractETDRK
 
 _DEALIAS = 2.0 / 3.0
@@ -457,7 +457,8 @@ class _PreparedNavierStokes2D(pdejax.AbstractStepper):
         return self.stepper.state_shape
 
     def step(self, u: State) -> State:
-        return self.stepper._advance(u, (self.coefficients, self.forcing_hat))
+        setup = to_precision((self.coefficients, self.forcing_hat), _real_dtype(u))
+        return self.stepper._advance(u, setup)
 
 
 @eqx.filter_jit
