@@ -33,6 +33,13 @@ class DataConfig:
     data_dir: str = "data"  # generated files are cached here, named by problem and settings
     online: bool = False  # generate every batch on device inside the training step
     train_stride: int = 1  # subsample the spatial axes for training (e.g. 8192 -> 1024 with 8)
+    # what is learned: "operator" (input -> output, as stored), or, for a problem whose solve
+    # returns a trajectory (T+1, C, *spatial), "autoregressive" (the first `input_frames` frames
+    # -> the next frame, rolled out over the rest) or "space_time" (those frames -> all the rest
+    # at once, on a space-time grid). See pdejax.experiment.
+    task: str = "operator"
+    input_frames: int = 10  # trajectory tasks: frames given as input; the later ones are predicted
+    first_frame: int = 0  # trajectory tasks: frames before this one are dropped
 
 
 @dataclasses.dataclass
