@@ -7,6 +7,7 @@ equinox modules of three kinds (:class:`AbstractOperator`, :class:`AbstractStepp
 """
 
 from . import etdrk as etdrk
+from . import inverse as inverse
 from ._errors import check_state_shape, error_if_not_finite
 from .integrate import Solution, function_evaluations, integrate
 from .interface import AbstractDynamics, AbstractOperator, AbstractStepper
