@@ -27,6 +27,7 @@ $\sigma = 7^{1.5}$.)
 import math
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -120,7 +121,10 @@ class NeumannGaussianRandomField(eqx.Module):
         """Per axis, the orthonormal cosine eigenfunctions at the grid coordinates."""
         out = []
         origin = getattr(self.grid, "origin", (0.0,) * len(self.grid.num_points))
-        for x, length, x0 in zip(self.grid.coordinates(), self.grid.domain_length, origin):
+        # the coordinates are constants; without this they are tracers under jit (no np.asarray)
+        with jax.ensure_compile_time_eval():
+            coordinates = [np.asarray(x) for x in self.grid.coordinates()]
+        for x, length, x0 in zip(coordinates, self.grid.domain_length, origin):
             m = np.arange(len(x))
             c = np.where(m == 0, 1.0 / math.sqrt(length), math.sqrt(2.0 / length))
             phi = c[None, :] * np.cos(np.pi * np.outer(np.asarray(x) - x0, m) / length)
