@@ -24,6 +24,14 @@ def check_state_shape(
     Shapes are static under ``jit``, so this check costs nothing at run time. The message
     distinguishes the common mistake of passing a batch (one extra leading axis) and suggests
     :func:`jax.vmap` for it.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> check_state_shape(jnp.zeros((1, 8)), (1, None), who="Demo")  # passes
+        >>> check_state_shape(jnp.zeros((4, 1, 8)), (1, 8), who="Demo")
+        Traceback (most recent call last):
+        ...
+        ValueError: Demo: `u` has shape (4, 1, 8), expected (1, 8). It looks like a batch of 4 states...
     """
     expected = tuple(None if n is None else int(n) for n in expected)
     shape = tuple(jnp.shape(u))
@@ -65,6 +73,17 @@ def error_if_not_finite(tree: PyTree[Array], msg: str) -> PyTree[Array]:
     """Return ``tree`` unchanged, raising at run time (also under ``jit``) if any leaf is non-finite.
 
     Use the return value: an unused :func:`equinox.error_if` is removed by dead-code elimination.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> f = jax.jit(lambda u: error_if_not_finite(jnp.log(u), "log of a negative number"))
+        >>> bool(jnp.all(f(jnp.ones(2)) == 0))
+        True
+        >>> try:
+        ...     f(-jnp.ones(2))
+        ... except Exception as e:
+        ...     print("log of a negative number" in str(e))
+        True
     """
     leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]
     ok = jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)

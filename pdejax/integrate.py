@@ -23,6 +23,13 @@ class Solution(eqx.Module):
             :func:`function_evaluations`); ``-1`` for a solver whose cost per step pdejax does
             not know.
         result: diffrax's result code (``diffrax.RESULTS.successful`` on success).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from pdejax import integrate
+        >>> sol = integrate(lambda t, u, args: -u, jnp.ones((1, 2)), jnp.array([0.0, 0.5, 1.0]))
+        >>> sol.us.shape, int(sol.num_accepted_steps + sol.num_rejected_steps == sol.num_steps)
+        ((3, 1, 2), 1)
     """
 
     ts: Float[Array, " T"]
@@ -134,6 +141,13 @@ def function_evaluations(
     evaluations: it starts from ``0.01``.
 
     Returns ``-1`` where the solver is not an explicit Runge-Kutta method (cost not known).
+
+    Example:
+        >>> import diffrax, jax.numpy as jnp
+        >>> int(function_evaluations(diffrax.Tsit5(), jnp.asarray(10)))  # 7 stages, FSAL
+        61
+        >>> int(function_evaluations(diffrax.Euler(), jnp.asarray(10)))
+        10
     """
     if isinstance(solver, diffrax.Euler):
         return 1 * num_steps

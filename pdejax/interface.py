@@ -64,6 +64,18 @@ class AbstractStepper(AbstractOperator):
 
     Input and output shapes are equal (:attr:`state_shape`), so a stepper can be iterated by
     :func:`pdejax.rollout`. ``dt`` is an array field: changing its value does not recompile.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import pdejax
+        >>> class Decay(pdejax.AbstractStepper):  # u(t + dt) = exp(-dt) u(t)
+        ...     dt: jnp.ndarray
+        ...     state_shape = (1, 4)
+        ...     def step(self, u):
+        ...         return jnp.exp(-self.dt) * u
+        >>> traj = pdejax.rollout(Decay(jnp.asarray(0.5)), jnp.ones((1, 4)), 2)
+        >>> traj.shape, round(float(traj[-1, 0, 0]), 4)
+        ((2, 1, 4), 0.3679)
     """
 
     dt: eqx.AbstractVar[Float[Array, ""]]
@@ -104,6 +116,17 @@ class AbstractDynamics(eqx.Module):
 
     Any instance can be given to :func:`pdejax.integrate` (or wrapped in
     ``diffrax.ODETerm`` directly): the signature is diffrax's.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import pdejax
+        >>> class Decay(pdejax.AbstractDynamics):  # du/dt = -u
+        ...     state_shape = (1, 3)
+        ...     def vector_field(self, t, u, args):
+        ...         return -u
+        >>> sol = pdejax.integrate(Decay(), jnp.ones((1, 3)), jnp.array([0.0, 1.0]))
+        >>> round(float(sol.us[-1, 0, 0]), 5)  # exp(-1)
+        0.36788
     """
 
     @property

@@ -33,7 +33,16 @@ def relative_l2(
 
 
 def h1_seminorm(u: Float[Array, "C *spatial"], grid: PeriodicGrid) -> Float[Array, ""]:
-    r"""$|u|_{H^1} = \|\nabla u\|_{L^2(D)}$, spectrally: $(\,|D| \sum_m |k_m|^2 |\hat u_m|^2)^{1/2}$."""
+    r"""$|u|_{H^1} = \|\nabla u\|_{L^2(D)}$, spectrally: $(\,|D| \sum_m |k_m|^2 |\hat u_m|^2)^{1/2}$.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from pdejax import PeriodicGrid
+        >>> g = PeriodicGrid(32, 2 * jnp.pi)
+        >>> x, = g.coordinates()
+        >>> round(float(h1_seminorm(jnp.sin(3 * x)[None], g) ** 2 / jnp.pi), 6)  # 9 pi
+        9.0
+    """
     u_hat = grid.fft(u)
     weight = _rfft_weights(grid)
     n = np.prod(grid.num_points)
@@ -44,7 +53,17 @@ def h1_seminorm(u: Float[Array, "C *spatial"], grid: PeriodicGrid) -> Float[Arra
 def h1_error(
     prediction: Float[Array, "C *spatial"], target: Float[Array, "C *spatial"], grid: PeriodicGrid
 ) -> Float[Array, ""]:
-    r"""Relative $H^1$-seminorm error $|\hat u - u|_{H^1} / |u|_{H^1}$ on a periodic grid."""
+    r"""Relative $H^1$-seminorm error $|\hat u - u|_{H^1} / |u|_{H^1}$ on a periodic grid.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from pdejax import PeriodicGrid
+        >>> g = PeriodicGrid(32, 2 * jnp.pi)
+        >>> x, = g.coordinates()
+        >>> u = jnp.sin(x)[None]
+        >>> round(float(h1_error(u + 0.1 * jnp.sin(2 * x), u, g)), 6)  # |0.1 sin 2x| / |sin x|
+        0.2
+    """
     return h1_seminorm(prediction - target, grid) / h1_seminorm(target, grid)
 
 

@@ -106,6 +106,13 @@ class NeuralODESolution(eqx.Module):
         error_estimate: $R_E$ (0 without regularization).
         stiffness_estimate: $R_S$ (0 without regularization).
         result: diffrax's result code.
+
+    Example:
+        >>> import jax.numpy as jnp, jax.random as jr
+        >>> from pdejax import MLPDynamics, NeuralODE
+        >>> sol = NeuralODE(MLPDynamics(2, 8, 1, key=jr.key(0)))(jnp.ones(2), jnp.linspace(0, 1, 4))
+        >>> sol.us.shape, int(sol.num_accepted_steps + sol.num_rejected_steps == sol.num_steps)
+        ((4, 2), 1)
     """
 
     ts: Float[Array, " T"]

@@ -47,6 +47,13 @@ class Problem:
         coordinates: optional 1-d coordinates of each spatial axis of the output, stored with
             the data (``coordinates/axis_0`` ...).
         times: optional output times when ``solve`` returns a trajectory.
+
+    Example:
+        >>> import jax.numpy as jnp, jax.random as jr
+        >>> p = Problem("doc/square", sample_input=lambda key: jr.normal(key, (1, 4)),
+        ...             solve=lambda a: a**2)
+        >>> p.solve(jnp.full((1, 4), 3.0)).sum().item()
+        36.0
     """
 
     name: str
@@ -59,7 +66,16 @@ class Problem:
 
 
 def register_problem(name: str):
-    """Decorator registering a factory ``(**overrides) -> Problem`` under ``name``."""
+    """Decorator registering a factory ``(**overrides) -> Problem`` under ``name``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> @register_problem("doc/zeros")
+        ... def zeros(num_points: int = 4):
+        ...     return Problem("doc/zeros", lambda key: jnp.zeros((1, num_points)), lambda a: a)
+        >>> make_problem("doc/zeros", num_points=3).sample_input(None).shape
+        (1, 3)
+    """
 
     def decorator(factory):
         _REGISTRY[name] = factory
@@ -74,14 +90,27 @@ def _load_providers():
 
 
 def available_problems() -> list[str]:
-    """Names of all registered problems."""
+    """Names of all registered problems.
+
+    Example:
+        >>> {"fno/burgers", "fno/darcy", "fno/navier_stokes_1e-3"} <= set(available_problems())
+        True
+    """
     _load_providers()
     return sorted(_REGISTRY)
 
 
 def make_problem(name: str, **overrides) -> Problem:
     """Build the problem registered as ``name``; keyword overrides go to its factory
-    (e.g. ``num_points=1024`` for a reduced-scale run)."""
+    (e.g. ``num_points=1024`` for a reduced-scale run).
+
+    Example:
+        >>> import jax.random as jr
+        >>> p = make_problem("fno/burgers", num_points=64)
+        >>> a = p.sample_input(jr.key(0))
+        >>> a.shape, p.solve(a).shape
+        ((1, 64), (1, 64))
+    """
     _load_providers()
     if name not in _REGISTRY:
         raise ValueError(

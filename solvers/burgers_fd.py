@@ -31,7 +31,16 @@ class AbstractBoundary(eqx.Module):
 
 
 class Periodic(AbstractBoundary):
-    r"""Periodic interval $[0, L)$: points $x_i = i\,L/N$, $i = 0, \dots, N-1$."""
+    r"""Periodic interval $[0, L)$: points $x_i = i\,L/N$, $i = 0, \dots, N-1$.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from pdejax.solvers import Periodic
+        >>> [float(x) for x in Periodic().coordinates(4, 1.0)]
+        [0.0, 0.25, 0.5, 0.75]
+        >>> Periodic().pad(jnp.array([1.0, 2.0, 3.0])).tolist()  # ghost values wrap around
+        [3.0, 1.0, 2.0, 3.0, 1.0]
+    """
 
     def pad(self, u):
         return jnp.concatenate([u[-1:], u, u[:1]])
@@ -45,7 +54,16 @@ class Periodic(AbstractBoundary):
 
 class Dirichlet(AbstractBoundary):
     r"""$u(0) = $ ``left``, $u(L) = $ ``right`` (arrays: differentiable); the state holds the
-    interior vertices $x_i = (i + 1)\,L/(N + 1)$, $i = 0, \dots, N-1$."""
+    interior vertices $x_i = (i + 1)\,L/(N + 1)$, $i = 0, \dots, N-1$.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from pdejax.solvers import Dirichlet
+        >>> [float(x) for x in Dirichlet(1.0, 0.0).coordinates(3, 1.0)]
+        [0.25, 0.5, 0.75]
+        >>> Dirichlet(1.0, 0.0).pad(jnp.array([0.5, 0.5])).tolist()
+        [1.0, 0.5, 0.5, 0.0]
+    """
 
     left: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.0)
     right: Float[Array, ""] = eqx.field(converter=jnp.asarray, default=0.0)

@@ -36,6 +36,12 @@ def fno_forcing(grid: PeriodicGrid, amplitude: ScalarLike = 0.1) -> Float[Array,
     On a box other than the unit square, $x$ and $y$ are scaled by the box lengths, so the
     forcing is always the $(1, 1)$ mode. Li et al., "Fourier neural operator for parametric
     partial differential equations", ICLR 2021, section 5.3.
+
+    Example:
+        >>> from pdejax import PeriodicGrid
+        >>> f = fno_forcing(PeriodicGrid((8, 8)))
+        >>> f.shape, round(float(f.max()), 4)  # 0.1 * sqrt(2)
+        ((8, 8), 0.1414)
     """
     x, y = _unit_coordinates(grid)
     phase = 2 * np.pi * (x + y)
@@ -52,6 +58,13 @@ def kolmogorov_forcing(
     (its advection vanishes). ``wavenumber`` $n$ is the integer number of periods across $y$.
     (Chandler & Kerswell, J. Fluid Mech. 722, 2013, write the velocity forcing $\sin(ny)$ on
     $[0, 2\pi]^2$; its vorticity is $-n\cos(ny)$, this forcing shifted by a quarter period.)
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from pdejax import PeriodicGrid
+        >>> f = kolmogorov_forcing(PeriodicGrid((8, 8)), wavenumber=2)
+        >>> f.shape, bool(jnp.all(f == f[:1]))  # a function of y only
+        ((8, 8), True)
     """
     if isinstance(wavenumber, bool) or not isinstance(wavenumber, int) or wavenumber < 1:
         raise ValueError(

@@ -187,7 +187,16 @@ def fno_num_params(
     coordinates: bool = True,
     norm: bool = False,
 ) -> int:
-    """Parameter count of :class:`FNO` by the formula in its docstring (complex counts twice)."""
+    """Parameter count of :class:`FNO` by the formula in its docstring (complex counts twice).
+
+    Example:
+        >>> import equinox as eqx, jax, jax.random as jr
+        >>> from pdejax.surrogates import FNO, fno_num_params
+        >>> fno = FNO(1, 1, (8,), 16, key=jr.key(0))
+        >>> n = sum(x.size for x in jax.tree.leaves(eqx.filter(fno, eqx.is_array)))
+        >>> fno_num_params(1, 1, (8,), 16) == n
+        True
+    """
     modes = init_modes(modes, "fno_num_params")
     d0 = in_channels + (len(modes) if coordinates else 0)
     if lifting_width is None:

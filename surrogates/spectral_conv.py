@@ -105,6 +105,13 @@ class AbstractSpectralConv(pdejax.AbstractOperator):
     Subclasses store the weights (dense, or factorised in :mod:`pdejax.surrogates.tfno`) and
     implement :meth:`contract`, the per-mode channel map. Input ``(C_in, *spatial)`` at any
     resolution that holds the modes; output ``(C_out, *spatial)``.
+
+    Example:
+        >>> import jax.numpy as jnp, jax.random as jr
+        >>> from pdejax.surrogates import AbstractSpectralConv, SpectralConv
+        >>> conv = SpectralConv(2, 3, (4,), key=jr.key(0))
+        >>> isinstance(conv, AbstractSpectralConv), conv(jnp.ones((2, 16))).shape
+        (True, (3, 16))
     """
 
     in_channels: eqx.AbstractVar[int]
