@@ -211,6 +211,18 @@ class AbstractIMEXScheme(eqx.Module):
     second order for $L$ and of the explicit method's order for $\mathcal N$ alone
     (Canuto et al. 2007, appendix D.3). Same protocol as :class:`pdejax.etdrk.AbstractETDRK`:
     :meth:`coefficients` once, :meth:`step` per step.
+
+    Example (the linear test equation $\dot u = -u$: second order, as Crank-Nicolson):
+        >>> import jax.numpy as jnp
+        >>> from pdejax.solvers import CrankNicolsonRK4
+        >>> scheme = CrankNicolsonRK4()
+        >>> def solve(dt):
+        ...     c, u = scheme.coefficients(jnp.asarray(-1.0), dt), jnp.asarray(1.0)
+        ...     for _ in range(round(1 / dt)):
+        ...         u = scheme.step(c, lambda theta, v: 0.0 * v, u)
+        ...     return abs(float(u) - float(jnp.exp(-1.0)))
+        >>> round(solve(0.1) / solve(0.05), 1)  # error ratio 2^2
+        4.0
     """
 
     alphas: ClassVar[tuple[float, ...]]
@@ -238,7 +250,15 @@ class CrankNicolsonRK4(AbstractIMEXScheme):
     """Crank-Nicolson with the five-stage, fourth-order 2N-storage Runge-Kutta method of
     Carpenter and Kennedy (NASA TM-109112, 1994), the scheme of ``jax_cfd.spectral``'s
     ``crank_nicolson_rk4``. Five right-hand-side evaluations per step; imaginary-axis stability
-    to 3.34."""
+    to 3.34.
+
+    Example:
+        >>> from pdejax import PeriodicGrid
+        >>> from pdejax.solvers import CrankNicolsonRK4, NavierStokes2D
+        >>> step = NavierStokes2D(PeriodicGrid((16, 16)), 1e-3, 0.01, scheme=CrankNicolsonRK4())
+        >>> type(step.scheme).__name__, CrankNicolsonRK4.imaginary_axis_limit
+        ('CrankNicolsonRK4', 3.34)
+    """
 
     alphas: ClassVar = (
         0.0, 0.1496590219993, 0.3704009573644, 0.6222557631345, 0.9582821306748, 1.0,
@@ -252,8 +272,21 @@ class CrankNicolsonRK4(AbstractIMEXScheme):
 
 
 class CrankNicolsonRK3(AbstractIMEXScheme):
-    """Crank-Nicolson with Williamson's three-stage, third-order 2N-storage Runge-Kutta method
-    (J. Comput. Phys. 35, 1980). Three evaluations per step; imaginary-axis stability to 1.73."""
+    r"""Crank-Nicolson with Williamson's three-stage, third-order 2N-storage Runge-Kutta method
+    (J. Comput. Phys. 35, 1980). Three evaluations per step; imaginary-axis stability to 1.73.
+
+    Example (explicit part third order: $\dot u = -u^2$, $u(0) = 1$, exact $1/(1+t)$):
+        >>> import jax.numpy as jnp
+        >>> from pdejax.solvers import CrankNicolsonRK3
+        >>> scheme = CrankNicolsonRK3()
+        >>> def solve(dt):
+        ...     c, u = scheme.coefficients(jnp.asarray(0.0), dt), jnp.asarray(1.0)
+        ...     for _ in range(round(1 / dt)):
+        ...         u = scheme.step(c, lambda theta, v: -v * v, u)
+        ...     return abs(float(u) - 0.5)
+        >>> 7.0 < solve(0.1) / solve(0.05) < 9.0  # error ratio about 2^3
+        True
+    """
 
     alphas: ClassVar = (0.0, 1 / 3, 3 / 4, 1.0)
     betas: ClassVar = (0.0, -5 / 9, -153 / 128)

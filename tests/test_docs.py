@@ -42,15 +42,7 @@ PUBLIC_PACKAGES = ("pdejax", "pdejax.solvers", "pdejax.surrogates", "pdejax.inve
 # Public names whose docstrings lack an example and live in files that were being edited by
 # others when this check was added. Each is an expected failure (strict: it fails once fixed, so
 # the name must then be removed). The lead empties this list.
-PENDING_EXAMPLES = {
-    "pdejax.solvers.AbstractIMEXScheme",  # solvers/navier_stokes.py
-    "pdejax.solvers.CrankNicolsonRK3",
-    "pdejax.solvers.CrankNicolsonRK4",
-    "pdejax.inverse.AbstractObservation",  # pdejax/inverse/observe.py
-    "pdejax.inverse.AbstractPrior",  # pdejax/inverse/priors.py
-    "pdejax.inverse.InverseError",  # pdejax/inverse/solve.py
-    "pdejax.inverse.InverseResult",
-}
+PENDING_EXAMPLES: set[str] = set()  # names awaiting an example (strict xfail); keep it empty
 
 
 def _public_objects():

@@ -31,7 +31,20 @@ __all__ = [
 
 
 class AbstractObservation(eqx.Module):
-    r"""An observation operator $y = \mathcal O(u)$; subclasses implement :meth:`__call__`."""
+    r"""An observation operator $y = \mathcal O(u)$; subclasses implement :meth:`__call__`.
+
+    Contract: a pure, differentiable function of the forward model's output (one unbatched
+    sample); the shape of its output is what the data must have. A user-defined observation is
+    a small equinox module:
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> class Mean(AbstractObservation):
+        ...     def __call__(self, u):
+        ...         return jnp.mean(u, axis=-1)
+        >>> Mean()(jnp.arange(6.0).reshape(2, 3)).tolist()
+        [1.0, 4.0]
+    """
 
     @abc.abstractmethod
     def __call__(self, u: Float[Array, "..."]) -> Float[Array, "..."]:

@@ -56,7 +56,22 @@ def _select(prior, params, who) -> Array:
 
 
 class AbstractPrior(eqx.Module):
-    r"""A penalty $R(\theta) = \tfrac12\|r(\theta)\|^2$ given by its residual :meth:`residual`."""
+    r"""A penalty $R(\theta) = \tfrac12\|r(\theta)\|^2$ given by its residual :meth:`residual`.
+
+    Contract: ``weight`` scales the penalty (the residual carries $\sqrt{w}$), ``select`` picks
+    the part of the parameters it acts on; the residual form serves Gauss-Newton and
+    Levenberg-Marquardt, the penalty form Adam and L-BFGS.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> class Sum(AbstractPrior):  # penalise the sum: R = w/2 (sum theta)^2
+        ...     weight: float
+        ...     select: object
+        ...     def residual(self, params):
+        ...         return jnp.sqrt(self.weight) * jnp.sum(self.select(params))[None]
+        >>> round(float(Sum(2.0, lambda p: p)(jnp.array([1.0, 2.0]))), 6)
+        9.0
+    """
 
     weight: eqx.AbstractVar[Float[Array, ""]]
     select: eqx.AbstractVar[Callable]

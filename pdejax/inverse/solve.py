@@ -53,6 +53,12 @@ class InverseResult(eqx.Module):
         failed_at: the iteration at which a failure happened, -1 if none.
         time: wall-clock seconds of the solve, compilation included (NaN under a trace).
         error: the text of the forward model's run-time error (status 3), else "".
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> res = solve_inverse(lambda p: jnp.sum((p - 3.0) ** 2), jnp.zeros(2), "lbfgs")
+        >>> res.succeeded, [round(float(v), 6) for v in res.params]
+        (True, [3.0, 3.0])
     """
 
     params: PyTree
@@ -94,7 +100,22 @@ class InverseResult(eqx.Module):
 
 
 class InverseError(FloatingPointError):
-    """A failed :func:`solve_inverse`; ``.result`` holds the :class:`InverseResult` (best iterate)."""
+    """A failed :func:`solve_inverse`; ``.result`` holds the :class:`InverseResult` (best iterate).
+
+    Raised (with ``throw=True``, the default) when the objective becomes non-finite or the
+    forward model raises; the message names the iteration.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> def blows_up(p):  # finite for p < 1, NaN beyond: gradient descent walks into it
+        ...     return jnp.where(p[0] < 1.0, -p[0], jnp.nan)
+        >>> try:
+        ...     solve_inverse(blows_up, jnp.zeros(1), "adam", learning_rate=0.3, max_steps=20)
+        ... except InverseError as err:
+        ...     best = err.result.best_params
+        >>> bool(best[0] < 1.0)
+        True
+    """
 
     def __init__(self, message: str, result: InverseResult):
         super().__init__(message)
