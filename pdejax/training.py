@@ -6,9 +6,15 @@ writes ``metrics.jsonl`` and orbax checkpoints and resumes from the latest check
 order is a pure function of ``(seed, epoch)`` and the PRNG key is saved, so an interrupted run
 continues bitwise as if it had never stopped (on CPU, for the same device count).
 
-Data parallelism: with ``devices`` (default: all local devices) the batch is sharded over a
+Data parallelism: with ``devices`` (default: all devices) the batch is sharded over a
 one-axis mesh ``("batch",)`` and the model replicated; ``jax.jit`` inserts the gradient
 all-reduce. The batch size must be divisible by the number of devices.
+
+Several hosts (processes): call :func:`initialize_distributed` first, then run the same
+program on every process. Every process holds the same data and builds the same global batch;
+each places only its own devices' rows, and only process 0 writes the metrics (orbax
+coordinates the checkpoint writes). The experiment runner and ``pdejax train`` are single-process
+(their data generation and reports are not yet coordinated across processes).
 """
 
 import dataclasses
@@ -151,6 +157,59 @@ def _mesh(devices) -> Mesh:
     return Mesh(np.asarray(devices), ("batch",))
 
 
+_DISTRIBUTED_ENV = ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")
+
+
+def initialize_distributed(environ=None) -> bool:
+    """Join a multi-process (multi-host) run when the environment describes one.
+
+    Explicitly, with ``JAX_COORDINATOR_ADDRESS`` (``host:port`` of process 0),
+    ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID`` set; or through JAX's own cluster detection
+    when a launcher with several tasks is found (Slurm ``SLURM_NTASKS > 1``, Open MPI
+    ``OMPI_COMM_WORLD_SIZE > 1``). Otherwise it does nothing, so it is safe to call always. It
+    must run before anything else touches JAX. Returns whether a distributed run was started.
+
+    Example:
+        >>> initialize_distributed({})  # a single process: nothing to do
+        False
+    """
+    env = os.environ if environ is None else environ
+    given = [k for k in _DISTRIBUTED_ENV if env.get(k)]
+    if given and len(given) != len(_DISTRIBUTED_ENV):
+        missing = sorted(set(_DISTRIBUTED_ENV) - set(given))
+        raise ValueError(
+            f"initialize_distributed: {', '.join(given)} set but {', '.join(missing)} not; set "
+            "all three (coordinator host:port, process count, this process's id) or none."
+        )
+    if given:
+        jax.distributed.initialize(
+            env["JAX_COORDINATOR_ADDRESS"],
+            num_processes=int(env["JAX_NUM_PROCESSES"]),
+            process_id=int(env["JAX_PROCESS_ID"]),
+        )
+        return True
+    if int(env.get("SLURM_NTASKS", "1")) > 1 or int(env.get("OMPI_COMM_WORLD_SIZE", "1")) > 1:
+        jax.distributed.initialize()  # JAX reads the cluster's own variables
+        return True
+    return False
+
+
+def _place(tree, sharding, multiprocess: bool):
+    """Put host values on ``sharding``; with several processes from host numpy copies (each
+    process holds the same values and places its own devices' part)."""
+    if not multiprocess:
+        return jax.device_put(tree, sharding)
+
+    def one(x):
+        if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+            impl = jax.random.key_impl(x)
+            data = jax.device_put(np.asarray(jax.random.key_data(x)), sharding)
+            return jax.random.wrap_key_data(data, impl=impl)
+        return jax.device_put(np.asarray(x), sharding)
+
+    return jax.tree.map(one, tree)
+
+
 def make_train_step(loss: Loss, optimizer: optax.GradientTransformation, data):
     """The jitted ``(model, opt_state, batch) -> (model, opt_state, loss)`` update."""
     online = isinstance(data, OnlineSource)
@@ -201,8 +260,8 @@ def fit(
         evaluate: ``model -> {name: value}``, run every ``eval_every`` steps and at the end.
         record: JSON-serialisable information stored in every checkpoint (e.g. the model
             configuration needed to rebuild it).
-        devices: devices for data parallelism (default all local devices; the batch size must
-            divide among them).
+        devices: devices for data parallelism (default all devices, of every process in a
+            multi-process run; the batch size must divide among them).
         progress: show a progress bar.
 
     A non-finite loss stops training with a :class:`FloatingPointError` naming the step; the
@@ -222,7 +281,8 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    devices = list(jax.local_devices() if devices is None else devices)
+    multiprocess = jax.process_count() > 1
+    devices = list(jax.devices() if devices is None else devices)
     if data.batch_size % len(devices):
         raise ValueError(
             f"fit: the batch size {data.batch_size} does not divide among {len(devices)} "
@@ -250,19 +310,24 @@ def fit(
         if metrics_file.exists():  # keep records up to the checkpoint we resume from
             lines = [json.loads(x) for x in metrics_file.read_text().splitlines() if x.strip()]
             history = [r for r in lines if r["step"] <= step]
-            metrics_file.write_text("".join(json.dumps(r) + "\n" for r in history))
+            if jax.process_index() == 0:
+                metrics_file.write_text("".join(json.dumps(r) + "\n" for r in history))
 
-    model, opt_state = eqx.filter_shard((model, opt_state), replicated)
+    arrays, static = eqx.partition((model, opt_state), eqx.is_array)
+    model, opt_state = eqx.combine(_place(arrays, replicated, multiprocess), static)
+    writer = jax.process_index() == 0  # one process writes the metrics
     train_step = make_train_step(loss, optimizer, data)
     online = isinstance(data, OnlineSource)
     pending: list[jax.Array] = []
-    bar = tqdm(total=num_steps, initial=step, unit="step", desc="train", disable=not progress)
+    bar = tqdm(
+        total=num_steps, initial=step, unit="step", desc="train", disable=not (progress and writer)
+    )
     start = time.perf_counter()
     last_good = step
     try:
         while step < num_steps:
             batch = data.keys(step) if online else data.batch(step)
-            batch = jax.device_put(batch, sharded)
+            batch = _place(batch, sharded, multiprocess)
             model, opt_state, value = train_step(model, opt_state, batch)
             pending.append(value)
             step += 1
@@ -294,7 +359,7 @@ def fit(
             bar.set_postfix(loss=f"{entry['train_loss']:.4g}")
             if boundary_log or boundary_eval:
                 history.append(entry)
-                if metrics_file is not None:
+                if metrics_file is not None and writer:
                     with metrics_file.open("a") as f:
                         f.write(json.dumps(entry) + "\n")
             if boundary_ckpt and ckpt is not None:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -208,3 +209,54 @@ def test_bad_configs_are_rejected_with_the_key_named(tmp_path):
         from_dict({}, overrides=["train.num_epochs=x"])
     with pytest.raises(ValueError, match="no such file"):
         load_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.slow
+def test_two_processes_match_one(tmp_path):
+    """A 2-process run (jax.distributed over gloo, 2 CPU devices each) trains to the same
+    parameters as 1 process with 4 devices, and writes its metrics once."""
+    import socket
+
+    worker = str(Path(__file__).with_name("_multiprocess_fit.py"))
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env.pop("XLA_FLAGS", None)
+    single = subprocess.run(
+        [sys.executable, worker, "single", str(tmp_path / "one.npz"), "4"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert single.returncode == 0, single.stderr[-2000:]
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                worker,
+                "multi",
+                str(tmp_path / "two.npz"),
+                "2",
+                str(tmp_path / "run"),
+            ],
+            env=dict(
+                env,
+                JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
+                JAX_NUM_PROCESSES="2",
+                JAX_PROCESS_ID=str(i),
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (_, e) in zip(procs, outs):
+        assert p.returncode == 0, e[-2000:]
+    assert "process 1 of 2 devices 4" in "".join(o for o, _ in outs)
+    one, two = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
+    assert len(one.files) == len(two.files) > 0
+    for name in one.files:
+        np.testing.assert_allclose(two[name], one[name], rtol=1e-9, atol=1e-12, err_msg=name)
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines] == [2, 4, 6], lines
