@@ -76,21 +76,26 @@ def train_and_evaluate(
     learning_rate: float,
     key,
     final_weight_fraction: float = 1.0,
+    warmup_fraction: float = 0.0,
 ) -> Result:
     """Train with Adam (cosine-decayed learning rate) and evaluate; data order fixed by ``key``.
 
     The regularization weight follows :func:`pdejax.regularization_schedule`, decaying
-    geometrically from ``weight`` to ``weight * final_weight_fraction`` over the training."""
+    geometrically from ``weight`` to ``weight * final_weight_fraction`` over the training, after
+    a linear ramp from 0 over the first ``warmup_fraction`` of it."""
     kind, reg = (None, None) if REGULARIZERS[name] is None else REGULARIZERS[name]
     num_train = jax.tree.leaves(train_data)[0].shape[0]
     steps_per_epoch = max(1, num_train // batch_size)
     schedule = optax.cosine_decay_schedule(learning_rate, num_epochs * steps_per_epoch, 0.05)
     optim = optax.adam(schedule)
     opt_state = optim.init(eqx.filter(model, eqx.is_inexact_array))
+    total_steps = num_epochs * steps_per_epoch
+    warmup_steps = int(round(warmup_fraction * total_steps))
     weight_at = regularization_schedule(
         weight,
         final_weight=weight * final_weight_fraction,
-        decay_steps=num_epochs * steps_per_epoch,
+        decay_steps=max(1, total_steps - warmup_steps),
+        warmup_steps=warmup_steps,
     )
 
     @eqx.filter_jit
@@ -136,6 +141,35 @@ def train_and_evaluate(
         predict_s=statistics.median(times),
         train_error=float(jnp.mean(train_errors)),
     )
+
+
+def schedule_text(args) -> str:
+    """The regularization-weight schedule of ``--warmup``/``--final-fraction``, for the table."""
+    parts = []
+    if args.warmup > 0:
+        parts.append(f"ramped up linearly over the first {args.warmup:.0%} of training")
+    if args.final_fraction != 1.0:
+        parts.append(f"decayed geometrically to {args.final_fraction:.0%} by the end")
+    if not parts:
+        return "constant regularization weight, "
+    return "regularization weight " + " then ".join(parts) + ", "
+
+
+def parse_weights(specs: list[str] | None, default: dict[str, list[float]]):
+    """``--weights error=0.01,0.03 stiffness=0.1 local=1`` -> the sweep's weights (the
+    unregularized row is always kept)."""
+    if not specs:
+        return default
+    names = {"error": "global error", "stiffness": "global stiffness", "local": "local error"}
+    weights = {"none": [0.0]}
+    for spec in specs:
+        key, _, values = spec.partition("=")
+        if key not in names or not values:
+            raise SystemExit(
+                f"--weights: expected NAME=w1,w2 with NAME in {list(names)}, got {spec!r}"
+            )
+        weights[names[key]] = [float(v) for v in values.split(",")]
+    return weights
 
 
 def run_sweep(weights: dict[str, list[float]], **kwargs) -> list[Result]:

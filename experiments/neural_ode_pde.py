@@ -10,7 +10,13 @@ Tsit5 at tight tolerance, saved at ``num_times`` times on $[0, T]$. Model: $\\pa
 recursive-checkpoint adjoint, MSE over the trajectory. Test error: mean relative L2 over the
 predicted trajectory (frames after the first). NFE: of the unregularized prediction solve.
 
-Run: ``python experiments/neural_ode_pde.py [--quick] [--no-write]``.
+Defaults: 120 epochs (at 40 the unregularized model was still underfit, test error 0.057 ->
+0.044 at 120, while its NFE grows with training, 63 -> 74); the regularization weight decays
+geometrically to 1% of its initial value over training (``--final-fraction``; ``--warmup`` adds
+a linear ramp-up), which at equal NFE kept the test error closer to the unregularized one than a
+constant weight. ``--weights``, ``--rtol/--atol`` and ``--lr`` set the rest.
+
+Run: ``python experiments/neural_ode_pde.py [--quick] [--no-write] [--epochs N]``.
 """
 
 import argparse
@@ -23,7 +29,7 @@ import diffrax  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
-from neural_ode_common import report, run_sweep  # noqa: E402
+from neural_ode_common import parse_weights, report, run_sweep, schedule_text  # noqa: E402
 
 from pdejax import GaussianRandomField, NeuralODE, PeriodicGrid, integrate  # noqa: E402
 from pdejax.solvers import Burgers1DDynamics  # noqa: E402
@@ -47,16 +53,25 @@ def main(argv=None):
     parser.add_argument("--no-write", action="store_true", help="do not append RESULTS.md")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--only", nargs="*", default=None, help="regularizer names to run")
+    parser.add_argument("--weights", nargs="*", default=None,
+                        help="sweep, e.g. error=0.01,0.1 stiffness=0.1 local=1")  # fmt: skip
+    parser.add_argument("--rtol", type=float, default=1e-4)
+    parser.add_argument("--atol", type=float, default=1e-5)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--warmup", type=float, default=0.0, help="weight ramp-up fraction")
+    parser.add_argument("--final-fraction", type=float, default=0.01,
+                        help="final weight / initial weight (geometric decay)")  # fmt: skip
     args = parser.parse_args(argv)
+    argv_used = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-write"]
 
     quick = args.quick
     n = 32 if quick else 64
     grid = PeriodicGrid(n)
     t_end, num_times = 0.5, 11
     num_train, num_test = (8, 4) if quick else (48, 32)
-    epochs = args.epochs or (2 if quick else 40)
+    epochs = args.epochs or (2 if quick else 120)
     batch = 8
-    rtol, atol = 1e-4, 1e-5
+    rtol, atol = args.rtol, args.atol
     modes, width = (6, 8) if quick else (12, 24)
     ts = jnp.linspace(0.0, t_end, num_times)
     u0_train, u_train, truth, _ = make_data(jr.key(0), num_train, grid, ts)
@@ -98,10 +113,11 @@ def main(argv=None):
     else:
         weights = {
             "none": [0.0],
-            "global error": [3e-2, 1e-1, 3e-1],
-            "global stiffness": [3e-2, 1e-1],
-            "local error": [3e-1, 1.0],
+            "global error": [3e-2, 5e-2],
+            "global stiffness": [1.5e-2],
+            "local error": [5e-1],
         }
+    weights = parse_weights(args.weights, weights)
     if args.only:
         weights = {k: v for k, v in weights.items() if k == "none" or k.split()[-1] in args.only
                    or k in args.only}  # fmt: skip
@@ -114,18 +130,21 @@ def main(argv=None):
         test_data=(u0_test, u_test),
         num_epochs=epochs,
         batch_size=batch,
-        learning_rate=3e-3,
+        learning_rate=args.lr,
         key=jr.key(3),
-        final_weight_fraction=0.01,
+        final_weight_fraction=args.final_fraction,
+        warmup_fraction=args.warmup,
     )
     config = (
         f"Viscous Burgers, nu={NU}, {n} points, GRF initial data (sigma 25, tau 5, alpha 2), "
         f"{num_times} frames on [0, {t_end}], {num_train} train / {num_test} test trajectories "
         f"from pdejax.solvers.Burgers1DDynamics (Tsit5, rtol 1e-7). Model NeuralDynamics(FNO("
         f"modes {modes}, width {width}, 3 layers)); Tsit5, PID rtol={rtol}, atol={atol}; Adam "
-        f"3e-3 cosine, regularization weight decayed geometrically to 1% over training, {epochs} epochs, batch {batch}; float32. The classical solver itself "
+        f"{args.lr:g} cosine, {schedule_text(args)}{epochs} epochs, "
+        f"batch {batch}; float32. The classical solver itself "
         f"costs {float(jnp.mean(true_nfe)):.1f} NFE per test solve at these tolerances. "
-        f"Command: `python experiments/neural_ode_pde.py{' --quick' if quick else ''}`."
+        f"Command: `python experiments/neural_ode_pde.py"
+        f"{' ' + ' '.join(argv_used) if argv_used else ''}`."
     )
     report("Neural ODE regularization, experiment 3: FNO dynamics for Burgers", config, results,
            quick=quick, write=not args.no_write)  # fmt: skip
