@@ -91,7 +91,7 @@ WORKLOADS = {
     # name: (builder, resolutions (full), resolutions (quick), batches (full), batches (quick))
     "ns_step": (_ns, (64, 128, 256, 512), (32, 64), (1, 8, 32), (1, 4)),
     "darcy_solve": (_darcy, (65, 129, 257, 421), (33, 65), (1, 8), (1, 2)),
-    "fno_train_step": (_fno_train, (32, 64, 128, 256), (32, 64), (1, 8, 32), (1, 4)),
+    "fno_train_step": (_fno_train, (32, 64, 128, 256), (32, 64), (1, 8), (1, 4)),
 }
 
 
