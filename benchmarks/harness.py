@@ -59,6 +59,28 @@ def time_jax(fn: Callable, *args, repeats: int = 7, min_time: float = 0.0) -> Ti
     return _repeat(lambda: _block(compiled(*args)), repeats, min_time, compile_s)
 
 
+def time_jax_pair(fn_a: Callable, fn_b: Callable, *args, repeats: int = 7) -> tuple[Timing, Timing]:
+    """Time two jittable functions of the same ``args`` with their calls interleaved
+    (a, b, a, b, ...), so that drift in the machine's speed (other load, frequency scaling)
+    falls on both alike and their ratio is fair; each compiled and warmed up first."""
+    compiled = []
+    for fn in (fn_a, fn_b):
+        t0 = time.perf_counter()
+        c = jax.jit(fn).lower(*args).compile()
+        compile_s = time.perf_counter() - t0
+        _block(c(*args))
+        compiled.append((c, compile_s))
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for (c, _), out in zip(compiled, times):
+            t = time.perf_counter()
+            _block(c(*args))
+            out.append(time.perf_counter() - t)
+    return tuple(
+        Timing(statistics.median(ts), min(ts), len(ts), cs) for ts, (_, cs) in zip(times, compiled)
+    )
+
+
 def time_call(fn: Callable[[], object], *, repeats: int = 7, warmup: int = 1, min_time=0.0):
     """Time a no-argument callable (a peer's step, a scipy solve); warm-up calls not counted."""
     for _ in range(warmup):
