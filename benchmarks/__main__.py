@@ -11,6 +11,8 @@ import pkgutil
 import sys
 from pathlib import Path
 
+import jax
+
 from .harness import append_results
 
 
@@ -25,7 +27,10 @@ def main(argv=None) -> int:
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     if args.only:
         names = [n for n in names if n.removeprefix("bench_") in args.only or n in args.only]
+    x64 = jax.config.jax_enable_x64
     for name in names:
+        # a case may switch float64 on for itself (Darcy does); the next starts from the default
+        jax.config.update("jax_enable_x64", x64)
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"== {module.TITLE}", flush=True)
         rows = module.run(quick=args.quick)
