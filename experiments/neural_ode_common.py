@@ -155,21 +155,38 @@ def schedule_text(args) -> str:
     return "regularization weight " + " then ".join(parts) + ", "
 
 
+# the short names of the command-line flags -> the regularizers' names in the tables
+SHORT_NAMES = {"error": "global error", "stiffness": "global stiffness", "local": "local error"}
+
+
 def parse_weights(specs: list[str] | None, default: dict[str, list[float]]):
     """``--weights error=0.01,0.03 stiffness=0.1 local=1`` -> the sweep's weights (the
     unregularized row is always kept)."""
     if not specs:
         return default
-    names = {"error": "global error", "stiffness": "global stiffness", "local": "local error"}
     weights = {"none": [0.0]}
     for spec in specs:
         key, _, values = spec.partition("=")
-        if key not in names or not values:
+        if key not in SHORT_NAMES or not values:
             raise SystemExit(
-                f"--weights: expected NAME=w1,w2 with NAME in {list(names)}, got {spec!r}"
+                f"--weights: expected NAME=w1,w2 with NAME in {list(SHORT_NAMES)}, got {spec!r}"
             )
-        weights[names[key]] = [float(v) for v in values.split(",")]
+        weights[SHORT_NAMES[key]] = [float(v) for v in values.split(",")]
     return weights
+
+
+def select_regularizers(weights: dict[str, list[float]], only: list[str] | None):
+    """``--only local`` (short names as ``--weights``, or full names such as "local error")
+    -> the sweep restricted to those regularizers; the unregularized row is always kept."""
+    if not only:
+        return weights
+    wanted = {SHORT_NAMES.get(name, name) for name in only}
+    unknown = wanted - set(SHORT_NAMES.values())
+    if unknown:
+        raise SystemExit(
+            f"--only: unknown regularizer(s) {sorted(unknown)}; use {list(SHORT_NAMES)}"
+        )
+    return {k: v for k, v in weights.items() if k == "none" or k in wanted}
 
 
 def run_sweep(weights: dict[str, list[float]], **kwargs) -> list[Result]:

@@ -34,7 +34,13 @@ import diffrax  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
-from neural_ode_common import parse_weights, report, run_sweep, schedule_text  # noqa: E402
+from neural_ode_common import (  # noqa: E402
+    parse_weights,
+    report,
+    run_sweep,
+    schedule_text,
+    select_regularizers,
+)
 
 from pdejax import AbstractDynamics, MLPDynamics, NeuralODE, integrate  # noqa: E402
 
@@ -82,7 +88,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--no-write", action="store_true", help="do not append RESULTS.md")
     parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--only", nargs="*", default=None, help="regularizer names to run")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="regularizers to run: error, stiffness, local"
+    )
     parser.add_argument("--weights", nargs="*", default=None,
                         help="sweep, e.g. error=0.01,0.1 stiffness=0.1 local=1")  # fmt: skip
     parser.add_argument("--rtol", type=float, default=1e-5)
@@ -143,9 +151,7 @@ def main(argv=None):
             "local error": [1.0, 10.0],
         }
     weights = parse_weights(args.weights, weights)
-    if args.only:
-        weights = {k: v for k, v in weights.items() if k == "none" or k.split()[-1] in args.only
-                   or k in args.only}  # fmt: skip
+    weights = select_regularizers(weights, args.only)
     true_nfe = jax.jit(
         jax.vmap(
             lambda y: (
