@@ -22,7 +22,12 @@ import equinox as eqx  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
-from neural_ode_common import report, run_sweep  # noqa: E402
+from neural_ode_common import (  # noqa: E402
+    parse_weights,
+    report,
+    run_sweep,
+    select_regularizers,
+)
 
 from pdejax import MLPDynamics, NeuralODE  # noqa: E402
 
@@ -56,7 +61,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--no-write", action="store_true", help="do not append RESULTS.md")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="regularizers to run: error, stiffness, local"
+    )
+    parser.add_argument("--weights", nargs="*", default=None,
+                        help="sweep, e.g. error=0.1,1 stiffness=0.1 local=0.5")  # fmt: skip
     args = parser.parse_args(argv)
+    argv_used = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-write"]
 
     quick = args.quick
     num_train, num_test = (64, 64) if quick else (512, 512)
@@ -102,6 +113,8 @@ def main(argv=None):
             "global stiffness": [2e-2, 1e-1],
             "local error": [1e-1, 5e-1],
         }
+    weights = parse_weights(args.weights, weights)
+    weights = select_regularizers(weights, args.only)
     results = run_sweep(
         weights,
         model=model0,
@@ -119,7 +132,8 @@ def main(argv=None):
         f"augmented neural ODE h=[x, 0, 0] on [0, 1], MLPDynamics(4, width {width}, depth 2, "
         f"tanh), linear readout; Tsit5, PID rtol={rtol}, atol={atol}; Adam 1e-2 cosine, "
         f"{epochs} epochs, batch {batch}; float32. Test error: misclassification rate. "
-        f"Command: `python experiments/neural_ode_classifier.py{' --quick' if quick else ''}`."
+        "Command: `python experiments/neural_ode_classifier.py"
+        f"{' ' + ' '.join(argv_used) if argv_used else ''}`."
     )
     report("Neural ODE regularization, experiment 2: augmented classifier", config, results,
            quick=quick, write=not args.no_write)  # fmt: skip
