@@ -109,9 +109,9 @@ def main(argv=None):
     else:
         weights = {
             "none": [0.0],
-            "global error": [2e-2, 1e-1],
-            "global stiffness": [2e-2, 1e-1],
-            "local error": [1e-1, 5e-1],
+            "global error": [1e-1, 5e-1, 2.0],
+            "global stiffness": [1e-1, 5e-1, 2.0],
+            "local error": [5e-1, 2.0, 5.0],
         }
     weights = parse_weights(args.weights, weights)
     weights = select_regularizers(weights, args.only)
