@@ -51,7 +51,9 @@ def test_nnx_mlp_drives_neural_dynamics_like_native_flax():
         sol = integrate(f, u0, TS, stepsize_controller=diffrax.PIDController(rtol=1e-9, atol=1e-9))
         return jnp.mean((sol.us[-1] - target) ** 2)
 
-    grads = eqx.filter_grad(loss_pdejax)(dynamics)
+    # everything jitted: eager diffrax solves dispatch op by op (20 s for this test)
+    loss_pdejax = eqx.filter_jit(loss_pdejax)
+    grads = eqx.filter_jit(eqx.filter_grad(loss_pdejax))(dynamics)
     tx = optax.adam(1e-2)
     params = eqx.filter(dynamics, eqx.is_inexact_array)
     updates, _ = tx.update(grads, tx.init(params), params)
@@ -64,7 +66,7 @@ def test_nnx_mlp_drives_neural_dynamics_like_native_flax():
         pred = _solve(lambda t, u, args: m(u.T).T, u0)
         return jnp.mean((pred - target) ** 2)
 
-    native_grads = nnx.grad(loss_native)(native)
+    native_grads = nnx.jit(nnx.grad(loss_native))(native)
     optimizer = nnx.Optimizer(native, tx, wrt=nnx.Param)
     optimizer.update(native, native_grads)
 
@@ -94,7 +96,7 @@ def test_fno_inside_an_nnx_model_like_native_equinox():
     def loss_nnx(m):
         return jnp.mean((m(a) - target) ** 2)
 
-    nnx_grads = nnx.grad(loss_nnx)(model)
+    nnx_grads = nnx.jit(nnx.grad(loss_nnx))(model)
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     optimizer.update(model, nnx_grads)
 
@@ -103,7 +105,7 @@ def test_fno_inside_an_nnx_model_like_native_equinox():
         return jnp.mean((scale * jax.vmap(net)(a) - target) ** 2)
 
     params = (fno, jnp.asarray(1.5))
-    native_grads = eqx.filter_grad(loss_native)(params)
+    native_grads = eqx.filter_jit(eqx.filter_grad(loss_native))(params)
     filtered = eqx.filter(params, eqx.is_inexact_array)
     updates, _ = tx.update(native_grads, tx.init(filtered), filtered)
     native_fno, native_scale = eqx.apply_updates(params, updates)
