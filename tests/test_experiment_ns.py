@@ -123,7 +123,9 @@ def float32_runs():
         yield
 
 
-@pytest.mark.parametrize("task", ["autoregressive", "space_time"])
+@pytest.mark.parametrize(
+    "task", ["autoregressive", pytest.param("space_time", marks=pytest.mark.slow)]
+)
 def test_tiny_navier_stokes_run_end_to_end(tmp_path, task, float32_runs, data_dir):
     config = _tiny(tmp_path, task, task, data_dir)
     results = run_experiment(config, progress=False)

@@ -225,6 +225,7 @@ def test_forward_that_raises_is_located_and_best_iterate_returned():
 
 
 # ------------------------------------------------------------- forward-model wrappers
+@pytest.mark.slow  # 20-30 s; RolloutForward is covered by default through the Burgers gradient tests
 def test_rollout_and_integrate_forwards_differentiate_with_checkpointing():
     grid = PeriodicGrid(16)
     decay = jnp.exp(-0.01 * grid.wavenumber_norm_squared())
