@@ -11,7 +11,6 @@ misclassification rate on held-out points. NFE: of the unregularized prediction 
 Run: ``python experiments/neural_ode_classifier.py [--quick] [--no-write]``.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,10 +22,11 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
 from neural_ode_common import (  # noqa: E402
-    parse_weights,
+    command,
     report,
     run_sweep,
-    select_regularizers,
+    sweep_parser,
+    sweep_weights,
 )
 
 from pdejax import MLPDynamics, NeuralODE  # noqa: E402
@@ -57,17 +57,8 @@ class Classifier(eqx.Module):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument("--no-write", action="store_true", help="do not append RESULTS.md")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument(
-        "--only", nargs="*", default=None, help="regularizers to run: error, stiffness, local"
-    )
-    parser.add_argument("--weights", nargs="*", default=None,
-                        help="sweep, e.g. error=0.1,1 stiffness=0.1 local=0.5")  # fmt: skip
+    parser = sweep_parser(__doc__.split("\n\n")[0])
     args = parser.parse_args(argv)
-    argv_used = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-write"]
 
     quick = args.quick
     num_train, num_test = (64, 64) if quick else (512, 512)
@@ -113,8 +104,7 @@ def main(argv=None):
             "global stiffness": [1e-1, 5e-1, 2.0],
             "local error": [5e-1, 2.0, 5.0],
         }
-    weights = parse_weights(args.weights, weights)
-    weights = select_regularizers(weights, args.only)
+    weights = sweep_weights(args, weights)
     results = run_sweep(
         weights,
         model=model0,
@@ -132,8 +122,7 @@ def main(argv=None):
         f"augmented neural ODE h=[x, 0, 0] on [0, 1], MLPDynamics(4, width {width}, depth 2, "
         f"tanh), linear readout; Tsit5, PID rtol={rtol}, atol={atol}; Adam 1e-2 cosine, "
         f"{epochs} epochs, batch {batch}; float32. Test error: misclassification rate. "
-        "Command: `python experiments/neural_ode_classifier.py"
-        f"{' ' + ' '.join(argv_used) if argv_used else ''}`."
+        f"Command: {command('neural_ode_classifier.py', argv)}."
     )
     report("Neural ODE regularization, experiment 2: augmented classifier", config, results,
            quick=quick, write=not args.no_write)  # fmt: skip

@@ -8,6 +8,7 @@ prediction solve, the training time per epoch (compilation excluded) and the pre
 Nothing here asserts; the table is printed and appended to ``benchmarks/RESULTS.md``.
 """
 
+import argparse
 import dataclasses
 import datetime
 import statistics
@@ -187,6 +188,37 @@ def select_regularizers(weights: dict[str, list[float]], only: list[str] | None)
             f"--only: unknown regularizer(s) {sorted(unknown)}; use {list(SHORT_NAMES)}"
         )
     return {k: v for k, v in weights.items() if k == "none" or k in wanted}
+
+
+def sweep_parser(description: str, *, final_fraction: float | None = None):
+    """The flags every experiment takes: ``--quick``, ``--no-write``, ``--epochs``, ``--only``,
+    ``--weights``; with ``final_fraction`` (its default), also the weight schedule's
+    ``--warmup`` and ``--final-fraction``. Add the experiment's own flags to the result."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser.add_argument("--no-write", action="store_true", help="do not append RESULTS.md")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="regularizers to run: error, stiffness, local"
+    )
+    parser.add_argument("--weights", nargs="*", default=None,
+                        help="sweep, e.g. error=0.01,0.1 stiffness=0.1 local=1")  # fmt: skip
+    if final_fraction is not None:
+        parser.add_argument("--warmup", type=float, default=0.0, help="weight ramp-up fraction")
+        parser.add_argument("--final-fraction", type=float, default=final_fraction,
+                            help="final weight / initial weight (geometric decay)")  # fmt: skip
+    return parser
+
+
+def sweep_weights(args, default: dict[str, list[float]]) -> dict[str, list[float]]:
+    """The sweep: ``default``, replaced by ``--weights`` and restricted by ``--only``."""
+    return select_regularizers(parse_weights(args.weights, default), args.only)
+
+
+def command(script: str, argv: list[str] | None) -> str:
+    """The command line that reproduces this run, for the table (``--no-write`` left out)."""
+    used = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-write"]
+    return f"`python experiments/{script}{' ' + ' '.join(used) if used else ''}`"
 
 
 def run_sweep(weights: dict[str, list[float]], **kwargs) -> list[Result]:

@@ -21,7 +21,6 @@ constant weight. ``--weights``, ``--rtol/--atol`` and ``--lr`` set the rest.
 Run: ``python experiments/neural_ode_pde.py [--quick] [--no-write] [--epochs N]``.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -32,11 +31,12 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
 from neural_ode_common import (  # noqa: E402
-    parse_weights,
+    command,
     report,
     run_sweep,
     schedule_text,
-    select_regularizers,
+    sweep_parser,
+    sweep_weights,
 )
 
 from pdejax import GaussianRandomField, NeuralODE, PeriodicGrid, integrate  # noqa: E402
@@ -56,23 +56,11 @@ def make_data(key, num, grid, ts):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument("--no-write", action="store_true", help="do not append RESULTS.md")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument(
-        "--only", nargs="*", default=None, help="regularizers to run: error, stiffness, local"
-    )
-    parser.add_argument("--weights", nargs="*", default=None,
-                        help="sweep, e.g. error=0.01,0.1 stiffness=0.1 local=1")  # fmt: skip
+    parser = sweep_parser(__doc__.split("\n\n")[0], final_fraction=0.01)
     parser.add_argument("--rtol", type=float, default=1e-4)
     parser.add_argument("--atol", type=float, default=1e-5)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--warmup", type=float, default=0.0, help="weight ramp-up fraction")
-    parser.add_argument("--final-fraction", type=float, default=0.01,
-                        help="final weight / initial weight (geometric decay)")  # fmt: skip
     args = parser.parse_args(argv)
-    argv_used = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-write"]
 
     quick = args.quick
     n = 32 if quick else 64
@@ -127,8 +115,7 @@ def main(argv=None):
             "global stiffness": [1e-2, 1.5e-2],
             "local error": [3e-1, 5e-1],
         }
-    weights = parse_weights(args.weights, weights)
-    weights = select_regularizers(weights, args.only)
+    weights = sweep_weights(args, weights)
     results = run_sweep(
         weights,
         model=model0,
@@ -151,8 +138,7 @@ def main(argv=None):
         f"{args.lr:g} cosine, {schedule_text(args)}{epochs} epochs, "
         f"batch {batch}; float32. The classical solver itself "
         f"costs {float(jnp.mean(true_nfe)):.1f} NFE per test solve at these tolerances. "
-        f"Command: `python experiments/neural_ode_pde.py"
-        f"{' ' + ' '.join(argv_used) if argv_used else ''}`."
+        f"Command: {command('neural_ode_pde.py', argv)}."
     )
     report("Neural ODE regularization, experiment 3: FNO dynamics for Burgers", config, results,
            quick=quick, write=not args.no_write)  # fmt: skip

@@ -28,7 +28,6 @@ reachable through ``--rtol/--atol/--t-end/--r-min/--r-max``; ``--weights``, ``--
 Run: ``python experiments/neural_ode_spiral.py [--quick] [--no-write] [--epochs N]``.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -39,11 +38,12 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import jax.random as jr  # noqa: E402
 from neural_ode_common import (  # noqa: E402
-    parse_weights,
+    command,
     report,
     run_sweep,
     schedule_text,
-    select_regularizers,
+    sweep_parser,
+    sweep_weights,
 )
 
 from pdejax import AbstractDynamics, MLPDynamics, NeuralODE, integrate  # noqa: E402
@@ -88,15 +88,7 @@ def make_data(key, num, ts, r_min=0.5, r_max=1.5):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument("--no-write", action="store_true", help="do not append RESULTS.md")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument(
-        "--only", nargs="*", default=None, help="regularizers to run: error, stiffness, local"
-    )
-    parser.add_argument("--weights", nargs="*", default=None,
-                        help="sweep, e.g. error=0.01,0.1 stiffness=0.1 local=1")  # fmt: skip
+    parser = sweep_parser(__doc__.split("\n\n")[0], final_fraction=1.0)
     parser.add_argument("--rtol", type=float, default=1e-5)
     parser.add_argument("--atol", type=float, default=1e-6)
     parser.add_argument("--t-end", type=float, default=1.5)
@@ -117,11 +109,7 @@ def main(argv=None):
         help="dy/dt = MLP(y^3) (the known feature) or a plain MLP(y)",
     )
     parser.add_argument("--lr", type=float, default=1e-2)
-    parser.add_argument("--warmup", type=float, default=0.0, help="weight ramp-up fraction")
-    parser.add_argument("--final-fraction", type=float, default=1.0,
-                        help="final weight / initial weight (geometric decay)")  # fmt: skip
     args = parser.parse_args(argv)
-    argv_used = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-write"]
 
     quick = args.quick
     t_end, num_times = args.t_end, 16
@@ -172,8 +160,7 @@ def main(argv=None):
             "global stiffness": [1e-1, 1.0],
             "local error": [1.0, 10.0],
         }
-    weights = parse_weights(args.weights, weights)
-    weights = select_regularizers(weights, args.only)
+    weights = sweep_weights(args, weights)
     true_nfe = jax.jit(
         jax.vmap(
             lambda y: (
@@ -210,8 +197,8 @@ def main(argv=None):
         f"{epochs} epochs, batch {batch}; float32. Observed, fitted and scored: "
         f"{'the whole trajectory' if args.observe == 'trajectory' else f'the state at t={t_end}'}"
         ". Test error: its mean relative L2. The true system itself costs "
-        f"{float(jnp.mean(true_nfe)):.1f} NFE per test solve at these tolerances. Command: `python experiments/neural_ode_spiral.py"
-        f"{' ' + ' '.join(argv_used) if argv_used else ''}`."
+        f"{float(jnp.mean(true_nfe)):.1f} NFE per test solve at these tolerances. Command: "
+        f"{command('neural_ode_spiral.py', argv)}."
     )
     report("Neural ODE regularization, experiment 1: spiral", config, results, quick=quick,
            write=not args.no_write)  # fmt: skip
