@@ -7,8 +7,8 @@ $u + i v = \mathcal F^{-1}[(k_x + i k_y)\hat\omega/|k|^2]$ and
 $\partial_x\omega + i\,\partial_y\omega = \mathcal F^{-1}[(i k_x - k_y)\hat\omega]$, so that the
 real and imaginary parts are the two fields. Mathematically identical to the four real transforms
 (it is the classical "two real FFTs for the price of one complex FFT"); measured on CPU, the
-advection term became 1.2-1.6x faster (XLA's complex-to-real transform costs about as much as a
-complex transform of twice the size: see ``benchmarks/RESULTS.md``).
+advection term became 1.06-1.28x faster (XLA's complex-to-real transform costs about as much as a
+full-size complex transform; see ``benchmarks/RESULTS.md``).
 
 The full spectrum is the Hermitian extension of the rfft half-spectrum
 $\hat\omega(-k) = \overline{\hat\omega(k)}$, built by one fused gather.

@@ -152,7 +152,7 @@ class NavierStokesDynamics2D(pdejax.AbstractDynamics):
         The four real fields $u, v, \partial_x\omega, \partial_y\omega$ come from two complex
         inverse transforms of the full spectrum ($u + iv$ and $\partial_x\omega +
         i\partial_y\omega$, see ``solvers/_packed_fft.py``), the product from one real forward
-        transform. Identical to four real inverse transforms up to round-off, and 1.2-1.6x
+        transform. Identical to four real inverse transforms up to round-off, and 1.06-1.28x
         faster on CPU (``benchmarks/RESULTS.md``)."""
         dtype = jnp.real(w_hat).dtype
         w_full = hermitian_extension(w_hat, self.grid.num_points[1])
