@@ -41,7 +41,7 @@ def _assemble(a, h):
 
 def run(quick: bool) -> list["Row"]:
     from pdejax import VertexGrid
-    from pdejax.random_fields import fno_darcy_threshold_field
+    from pdejax.grids import fno_darcy_threshold_field
     from pdejax.solvers import Darcy2D
 
     try:

@@ -26,9 +26,9 @@ import jax.numpy as jnp
 import jax.random as jr
 
 from pdejax import PeriodicGrid
-from pdejax.etdrk import ETDRK2, ETDRK4
-from pdejax.random_fields import fno_navier_stokes_initial_vorticity
+from pdejax.grids import fno_navier_stokes_initial_vorticity
 from pdejax.solvers import CrankNicolsonRK4, NavierStokes2D
+from pdejax.timestepping import ETDRK2, ETDRK4
 
 from .harness import Row, time_jax, time_jax_pair
 

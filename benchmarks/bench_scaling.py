@@ -44,7 +44,7 @@ def _memory_bytes(fn, *args) -> int | None:
 
 def _ns(n, batch):
     from pdejax import PeriodicGrid
-    from pdejax.random_fields import fno_navier_stokes_initial_vorticity
+    from pdejax.grids import fno_navier_stokes_initial_vorticity
     from pdejax.solvers import NavierStokes2D
 
     grid = PeriodicGrid((n, n), 1.0)
@@ -56,7 +56,7 @@ def _ns(n, batch):
 
 def _darcy(n, batch):
     from pdejax import VertexGrid
-    from pdejax.random_fields import fno_darcy_threshold_field
+    from pdejax.grids import fno_darcy_threshold_field
     from pdejax.solvers import Darcy2D
 
     grid = VertexGrid((n, n))
@@ -68,7 +68,7 @@ def _darcy(n, batch):
 
 def _fno_train(n, batch):
     from pdejax.surrogates import FNO
-    from pdejax.training import relative_l2_loss
+    from pdejax.train import relative_l2_loss
 
     model = FNO(1, 1, (12, 12), 32, num_layers=4, key=jr.key(0))
     params, static = eqx.partition(model, eqx.is_array)

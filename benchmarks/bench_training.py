@@ -20,10 +20,9 @@ def run(quick: bool) -> list[Row]:
     import equinox as eqx
 
     from pdejax import make_problem
-    from pdejax.datasets import load_dataset
-    from pdejax.generate import generate
+    from pdejax.data import generate, load_dataset
     from pdejax.surrogates import FNO
-    from pdejax.training import ArrayLoader, OnlineSource, make_train_step, relative_l2_loss
+    from pdejax.train import ArrayLoader, OnlineSource, make_train_step, relative_l2_loss
 
     n, steps, batch, width = (256, 50, 20, 32) if quick else (1024, 200, 20, 64)
     problem = make_problem("fno/burgers", num_points=n, num_steps=steps)

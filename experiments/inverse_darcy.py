@@ -26,6 +26,7 @@ import jax.random as jr
 import numpy as np
 
 from pdejax import VertexGrid
+from pdejax.grids import fno_darcy_threshold_field
 from pdejax.inverse import (
     GaussianNoise,
     LeastSquaresObjective,
@@ -35,7 +36,6 @@ from pdejax.inverse import (
     random_sensors,
     solve_inverse,
 )
-from pdejax.random_fields import fno_darcy_threshold_field
 from pdejax.solvers import Darcy2D
 
 LOW, HIGH = 3.0, 12.0

@@ -39,6 +39,7 @@ import numpy as np
 import optax
 
 from pdejax import PeriodicGrid, rollout
+from pdejax.grids import fno_navier_stokes_initial_vorticity
 from pdejax.inverse import (
     GaussianNoise,
     H1Smoothness,
@@ -47,10 +48,9 @@ from pdejax.inverse import (
     gradient_check,
     solve_inverse,
 )
-from pdejax.random_fields import fno_navier_stokes_initial_vorticity
 from pdejax.solvers import NavierStokes2D, fno_forcing
 from pdejax.surrogates import FNO
-from pdejax.training import ArrayLoader, fit
+from pdejax.train import ArrayLoader, fit
 
 NU_TRUE = 1e-3
 LOG_NU_RANGE = (np.log(5e-4), np.log(2e-3))

@@ -4,17 +4,13 @@ Each solver is an :class:`pdejax.AbstractStepper` or :class:`pdejax.AbstractOper
 provide an :class:`pdejax.AbstractDynamics`), so it is interchangeable with a learned surrogate.
 """
 
+from pdejax.timestepping import AbstractIMEXScheme, CrankNicolsonRK3, CrankNicolsonRK4
+
 from . import ns_problems as ns_problems  # registers the "fno/navier_stokes_*" problems
 from .burgers import Burgers1D, Burgers1DDynamics  # registers "fno/burgers"
 from .burgers_fd import Burgers1DFD, Dirichlet, Periodic
 from .darcy import Darcy2D  # registers "fno/darcy"
-from .navier_stokes import (
-    AbstractIMEXScheme,
-    CrankNicolsonRK3,
-    CrankNicolsonRK4,
-    NavierStokes2D,
-    NavierStokesDynamics2D,
-)
+from .navier_stokes import NavierStokes2D, NavierStokesDynamics2D
 from .ns_diagnostics import (
     energy_spectrum,
     enstrophy,

@@ -6,11 +6,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from pdejax import AbstractDynamics, AbstractStepper, PeriodicGrid
-from pdejax._errors import check_positive, error_if_not_finite
-from pdejax._types import ScalarLike, State, to_precision
-from pdejax.etdrk import ETDRK4, AbstractETDRK, DiagonalLinearTerm, etdrk_repeat
-from pdejax.problems import Problem, register_problem
-from pdejax.random_fields import GaussianRandomField, fno_burgers_initial_condition
+from pdejax.core import check_positive, error_if_not_finite
+from pdejax.core.types import ScalarLike, State, to_precision
+from pdejax.data import Problem, register_problem
+from pdejax.grids import GaussianRandomField, fno_burgers_initial_condition
+from pdejax.timestepping import ETDRK4, AbstractETDRK, DiagonalLinearTerm, etdrk_repeat
 
 _FORCING = Float[Array, "1 N"] | None
 
@@ -60,8 +60,8 @@ class Burgers1D(AbstractStepper):
     $$\partial_t u + \partial_x(u^2/2) = \nu\,\partial_{xx} u + f(x),$$
 
     pseudo-spectral on ``grid`` (``num_points`` Fourier modes, the quadratic product dealiased
-    by the 2/3 rule) with an exponential Runge-Kutta scheme (default :class:`~pdejax.etdrk.ETDRK4`,
-    fourth order; :class:`~pdejax.etdrk.ETDRK1` ... ``ETDRK3`` selectable): the diffusion
+    by the 2/3 rule) with an exponential Runge-Kutta scheme (default :class:`~pdejax.timestepping.ETDRK4`,
+    fourth order; :class:`~pdejax.timestepping.ETDRK1` ... ``ETDRK3`` selectable): the diffusion
     $\nu\partial_{xx}$ is integrated exactly, the advection explicitly. One call advances by
     ``dt`` in ``substeps`` equal steps; the scheme's coefficients are computed once per call.
 
@@ -75,7 +75,7 @@ class Burgers1D(AbstractStepper):
     raises at run time (``eqx.error_if``, also under ``jit``).
 
     The method-of-lines right-hand side for :func:`pdejax.integrate` is :meth:`dynamics`; the
-    split form for diffrax with :class:`~pdejax.etdrk.ETDRKSolver` is :meth:`terms`.
+    split form for diffrax with :class:`~pdejax.timestepping.ETDRKSolver` is :meth:`terms`.
 
     Args:
         grid: a 1-d :class:`~pdejax.PeriodicGrid`.
@@ -129,7 +129,7 @@ class Burgers1D(AbstractStepper):
         if not isinstance(scheme, AbstractETDRK):
             raise ValueError(
                 f"Burgers1D: `scheme` must be an ETDRK scheme instance such as "
-                f"`pdejax.etdrk.ETDRK4()`, got {scheme!r}."
+                f"`pdejax.timestepping.ETDRK4()`, got {scheme!r}."
             )
         self.grid = grid
         self.nu = nu
@@ -181,7 +181,7 @@ class Burgers1D(AbstractStepper):
 
     def terms(self) -> diffrax.MultiTerm:
         r"""``MultiTerm(DiagonalLinearTerm(nu d_xx), ODETerm(advection + forcing))`` on the
-        physical state, for :func:`diffrax.diffeqsolve` with :class:`~pdejax.etdrk.ETDRKSolver`."""
+        physical state, for :func:`diffrax.diffeqsolve` with :class:`~pdejax.timestepping.ETDRKSolver`."""
         grid, nu = self.grid, self.nu
         dynamics = self.dynamics()
         linear = DiagonalLinearTerm(nu * grid.laplacian_symbol(), grid.fft, grid.ifft)

@@ -8,8 +8,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from pdejax import AbstractStepper
-from pdejax._errors import check_positive, error_if_not_finite
-from pdejax._types import ScalarLike, State
+from pdejax.core import check_positive, error_if_not_finite
+from pdejax.core.types import ScalarLike, State
 
 _WHO = "Burgers1DFD"
 

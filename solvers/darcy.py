@@ -7,13 +7,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from pdejax._errors import check_state_shape
-from pdejax.interface import AbstractOperator
-from pdejax.krylov import CGInfo, conjugate_gradient
-from pdejax.multigrid import FluxOperator, Multigrid, StencilOperator
-from pdejax.problems import Problem, register_problem
-from pdejax.random_fields import fno_darcy_threshold_field
-from pdejax.vertex_grid import VertexGrid
+from pdejax.core import AbstractOperator, check_state_shape
+from pdejax.data import Problem, register_problem
+from pdejax.grids import VertexGrid, fno_darcy_threshold_field
+from pdejax.linalg import CGInfo, FluxOperator, Multigrid, StencilOperator, conjugate_gradient
 
 _WHO = "Darcy2D"
 
@@ -37,13 +34,13 @@ class Darcy2D(AbstractOperator):
     (:meth:`pdejax.VertexGrid.div_a_grad`); second order for smooth data, flux-continuous across
     jumps of $a$. The linear system for the interior vertices is symmetric positive definite and
     is solved matrix-free by conjugate gradients preconditioned with one Galerkin multigrid
-    V-cycle (:mod:`pdejax.multigrid`): iteration counts do not grow with resolution.
+    V-cycle (:mod:`pdejax.linalg.multigrid`): iteration counts do not grow with resolution.
 
     **Convergence.** ``rtol`` is the tolerance on the true relative residual; a residual at the
-    rounding floor of the working precision is also accepted (see :mod:`pdejax.krylov`). A solve
+    rounding floor of the working precision is also accepted (see :mod:`pdejax.linalg.krylov`). A solve
     that misses it (``max_steps`` too small, or an impossible tolerance) raises at run time
     (``eqx.error_if``) when ``throw=True``; with ``throw=False`` :meth:`solve` returns the flag
-    in a :class:`pdejax.krylov.CGInfo`. Non-positive or non-finite coefficients always raise.
+    in a :class:`pdejax.linalg.CGInfo`. Non-positive or non-finite coefficients always raise.
 
     **Differentiation.** ``jax.lax.custom_linear_solve``: ``jax.grad`` with respect to ``a``,
     ``source`` and ``boundary_value`` costs one adjoint solve (the same preconditioned CG on the
@@ -60,7 +57,7 @@ class Darcy2D(AbstractOperator):
         rtol: residual tolerance; ``None`` picks $10^{-10}$ in float64, $10^{-6}$ in float32.
         max_steps: CG iteration limit.
         throw: raise if the solve does not converge (default); else return the flag.
-        multigrid: the :class:`pdejax.multigrid.Multigrid` preconditioner settings.
+        multigrid: the :class:`pdejax.linalg.Multigrid` preconditioner settings.
 
     Example:
         >>> import jax.numpy as jnp

@@ -13,7 +13,7 @@ $\mathcal N = \hat f - \widehat{u\cdot\nabla\omega}$:
 |---|---|---|---|---|
 | :class:`CrankNicolsonRK4` (default) | IMEX, low-storage | 4 explicit, 2 overall | 5 | 1.59 |
 | :class:`CrankNicolsonRK3` | IMEX, low-storage | 3 explicit, 2 overall | 3 | 0.83 |
-| :class:`pdejax.etdrk.ETDRK4` | exponential | 4 | 4 | 1.35 |
+| :class:`pdejax.timestepping.ETDRK4` | exponential | 4 | 4 | 1.35 |
 
 (CFL here is $\Delta t\max(|u|/\Delta x + |v|/\Delta y)$; the limit is the scheme's
 imaginary-axis stability interval divided by the largest de-aliased wavenumber times
@@ -25,8 +25,6 @@ forcings in :mod:`pdejax.solvers.ns_forcing`.
 """
 
 import math
-from collections.abc import Callable
-from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -36,9 +34,9 @@ from jaxtyping import Array, Complex, Float
 
 import pdejax
 from pdejax import PeriodicGrid
-from pdejax._errors import check_positive, error_if_not_finite
-from pdejax._types import ScalarLike, State, to_precision
-from pdejax.etdrk import AbstractETDRK
+from pdejax.core import check_positive, error_if_not_finite
+from pdejax.core.types import ScalarLike, State, to_precision
+from pdejax.timestepping import AbstractETDRK, AbstractIMEXScheme, CrankNicolsonRK4
 
 from ._packed_fft import gradient_packed, hermitian_extension, velocity_packed
 
@@ -195,101 +193,6 @@ class NavierStokesDynamics2D(pdejax.AbstractDynamics):
         return jnp.minimum(dt_adv, dt_visc).astype(dtype)
 
 
-# ---------------------------------------------------------------------------------- schemes
-class AbstractIMEXScheme(eqx.Module):
-    r"""A low-storage IMEX Runge-Kutta / Crank-Nicolson scheme for $\dot u = Lu + \mathcal N(u)$.
-
-    Stage $k$: $h \leftarrow \mathcal N(u) + \beta_k h$, then
-    $(1 - \mu_k L)u \leftarrow (1 + \mu_k L)u + \gamma_k\Delta t\,h$ with
-    $\mu_k = \tfrac12(\alpha_{k+1} - \alpha_k)\Delta t$: the explicit part is a 2N-storage
-    Runge-Kutta method, the implicit part Crank-Nicolson on each sub-interval, so the scheme is
-    second order for $L$ and of the explicit method's order for $\mathcal N$ alone
-    (Canuto et al. 2007, appendix D.3). Same protocol as :class:`pdejax.etdrk.AbstractETDRK`:
-    :meth:`coefficients` once, :meth:`step` per step.
-
-    Example (the linear test equation $\dot u = -u$: second order, as Crank-Nicolson):
-        >>> import jax.numpy as jnp
-        >>> from pdejax.solvers import CrankNicolsonRK4
-        >>> scheme = CrankNicolsonRK4()
-        >>> def solve(dt):
-        ...     c, u = scheme.coefficients(jnp.asarray(-1.0), dt), jnp.asarray(1.0)
-        ...     for _ in range(round(1 / dt)):
-        ...         u = scheme.step(c, lambda theta, v: 0.0 * v, u)
-        ...     return abs(float(u) - float(jnp.exp(-1.0)))
-        >>> round(solve(0.1) / solve(0.05), 1)  # error ratio 2^2
-        4.0
-    """
-
-    alphas: ClassVar[tuple[float, ...]]
-    betas: ClassVar[tuple[float, ...]]
-    gammas: ClassVar[tuple[float, ...]]
-    order: ClassVar[int]
-    imaginary_axis_limit: ClassVar[float]
-
-    def coefficients(self, linear, dt):
-        # nothing to precompute: the CN factors are fused into each stage's update
-        return linear, jnp.asarray(dt, jnp.real(linear).dtype)
-
-    def step(self, coefficients, nonlinear: Callable, u_hat):
-        linear, dt = coefficients
-        h = None
-        for k, (beta, gamma) in enumerate(zip(self.betas, self.gammas)):
-            n = nonlinear(self.alphas[k], u_hat)
-            h = n if h is None else n + beta * h
-            mu = 0.5 * (self.alphas[k + 1] - self.alphas[k]) * dt * linear
-            u_hat = ((1 + mu) * u_hat + (gamma * dt) * h) / (1 - mu)
-        return u_hat
-
-
-class CrankNicolsonRK4(AbstractIMEXScheme):
-    """Crank-Nicolson with the five-stage, fourth-order 2N-storage Runge-Kutta method of
-    Carpenter and Kennedy (NASA TM-109112, 1994), the scheme of ``jax_cfd.spectral``'s
-    ``crank_nicolson_rk4``. Five right-hand-side evaluations per step; imaginary-axis stability
-    to 3.34.
-
-    Example:
-        >>> from pdejax import PeriodicGrid
-        >>> from pdejax.solvers import CrankNicolsonRK4, NavierStokes2D
-        >>> step = NavierStokes2D(PeriodicGrid((16, 16)), 1e-3, 0.01, scheme=CrankNicolsonRK4())
-        >>> type(step.scheme).__name__, CrankNicolsonRK4.imaginary_axis_limit
-        ('CrankNicolsonRK4', 3.34)
-    """
-
-    alphas: ClassVar = (
-        0.0, 0.1496590219993, 0.3704009573644, 0.6222557631345, 0.9582821306748, 1.0,
-    )  # fmt: skip
-    betas: ClassVar = (0.0, -0.4178904745, -1.192151694643, -1.697784692471, -1.514183444257)
-    gammas: ClassVar = (
-        0.1496590219993, 0.3792103129999, 0.8229550293869, 0.6994504559488, 0.1530572479681,
-    )  # fmt: skip
-    order: ClassVar[int] = 2
-    imaginary_axis_limit: ClassVar[float] = 3.34
-
-
-class CrankNicolsonRK3(AbstractIMEXScheme):
-    r"""Crank-Nicolson with Williamson's three-stage, third-order 2N-storage Runge-Kutta method
-    (J. Comput. Phys. 35, 1980). Three evaluations per step; imaginary-axis stability to 1.73.
-
-    Example (explicit part third order: $\dot u = -u^2$, $u(0) = 1$, exact $1/(1+t)$):
-        >>> import jax.numpy as jnp
-        >>> from pdejax.solvers import CrankNicolsonRK3
-        >>> scheme = CrankNicolsonRK3()
-        >>> def solve(dt):
-        ...     c, u = scheme.coefficients(jnp.asarray(0.0), dt), jnp.asarray(1.0)
-        ...     for _ in range(round(1 / dt)):
-        ...         u = scheme.step(c, lambda theta, v: -v * v, u)
-        ...     return abs(float(u) - 0.5)
-        >>> 7.0 < solve(0.1) / solve(0.05) < 9.0  # error ratio about 2^3
-        True
-    """
-
-    alphas: ClassVar = (0.0, 1 / 3, 3 / 4, 1.0)
-    betas: ClassVar = (0.0, -5 / 9, -153 / 128)
-    gammas: ClassVar = (1 / 3, 15 / 16, 8 / 15)
-    order: ClassVar[int] = 2
-    imaginary_axis_limit: ClassVar[float] = 1.73
-
-
 def _imaginary_axis_limit(scheme) -> float:
     if isinstance(scheme, AbstractIMEXScheme):
         return scheme.imaginary_axis_limit
@@ -309,7 +212,7 @@ class NavierStokes2D(pdejax.AbstractStepper):
     ``substeps`` steps of ``dt / substeps``, staying in Fourier space between them (one FFT pair
     per call). Schemes (see the module table): ``CrankNicolsonRK4()`` (default; 2nd order
     overall, 4th for the explicit part, 5 RHS/step), ``CrankNicolsonRK3()`` or
-    ``pdejax.etdrk.ETDRK4()`` (4th order, 4 RHS/step; its $\varphi$-coefficients are computed
+    ``pdejax.timestepping.ETDRK4()`` (4th order, 4 RHS/step; its $\varphi$-coefficients are computed
     once per call, so use ``substeps`` to amortise them). Stable for CFL =
     $\Delta t\max(|u|/\Delta x + |v|/\Delta y)$ below the scheme's limit; viscosity and drag
     are treated implicitly or exactly, so they impose no limit.
@@ -379,7 +282,7 @@ class NavierStokes2D(pdejax.AbstractStepper):
         if not isinstance(scheme, AbstractIMEXScheme | AbstractETDRK):
             raise ValueError(
                 f"{who}: `scheme` must be CrankNicolsonRK4(), CrankNicolsonRK3() or a "
-                f"pdejax.etdrk scheme such as ETDRK4(), got {scheme!r}."
+                f"pdejax.timestepping scheme such as ETDRK4(), got {scheme!r}."
             )
         if max_cfl == "scheme":
             max_cfl = _imaginary_axis_limit(scheme) / (math.pi * _DEALIAS)

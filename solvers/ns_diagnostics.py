@@ -32,7 +32,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from pdejax import PeriodicGrid
-from pdejax._types import ScalarLike
+from pdejax.core.types import ScalarLike
 
 from ._packed_fft import hermitian_extension, velocity_packed
 

@@ -20,7 +20,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from pdejax import PeriodicGrid
-from pdejax._types import ScalarLike
+from pdejax.core.types import ScalarLike
 
 
 def _unit_coordinates(grid: PeriodicGrid):

@@ -1,10 +1,10 @@
-r"""The FNO paper's Navier-Stokes data sets as named :class:`pdejax.problems.Problem` s.
+r"""The FNO paper's Navier-Stokes data sets as named :class:`pdejax.Problem` s.
 
 ``"fno/navier_stokes_1e-3"``, ``"..._1e-4"``, ``"..._1e-5"``: vorticity on the periodic unit
 square, $\nu$ = 1e-3 / 1e-4 / 1e-5 with final time $T$ = 50 / 30 / 20, forcing
 $0.1(\sin 2\pi(x+y) + \cos 2\pi(x+y))$, initial vorticity
 $N(0, 2\cdot 7^3(-\Delta + 49 I)^{-2.5})$ (the released generator's amplitude, see
-:func:`pdejax.random_fields.fno_navier_stokes_initial_vorticity`), solved at $256^2$ with
+:func:`pdejax.grids.fno_navier_stokes_initial_vorticity`), solved at $256^2$ with
 $\Delta t = 10^{-4}$ and stored at $64^2$ once per time unit (Li et al., ICLR 2021).
 
 ``sample_input(key)`` returns $\omega_0$ ``(1, n, n)`` at the solve resolution; ``solve(w0)``
@@ -23,8 +23,8 @@ import math
 
 import pdejax
 from pdejax import PeriodicGrid
-from pdejax.problems import Problem, register_problem
-from pdejax.random_fields import fno_navier_stokes_initial_vorticity
+from pdejax.data import Problem, register_problem
+from pdejax.grids import fno_navier_stokes_initial_vorticity
 
 from .navier_stokes import NavierStokes2D
 from .ns_forcing import fno_forcing

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from pdejax._grid_axes import per_axis as _core_per_axis
+from pdejax.grids import per_axis as _core_per_axis
 
 
 def gelu(x: Array) -> Array:

@@ -13,7 +13,7 @@ jax.config.update("jax_enable_x64", True)
 if sys.argv[1] != "single":
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
 
-from pdejax.training import initialize_distributed  # noqa: E402
+from pdejax.train import initialize_distributed  # noqa: E402
 
 initialize_distributed()
 
@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 from pdejax.surrogates import FNO  # noqa: E402
-from pdejax.training import ArrayLoader, fit  # noqa: E402
+from pdejax.train import ArrayLoader, fit  # noqa: E402
 
 x = np.asarray(jr.normal(jr.key(0), (16, 1, 16)))
 y = np.roll(x, 1, axis=-1) + 0.1 * x**2

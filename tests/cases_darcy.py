@@ -7,7 +7,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from pdejax import VertexGrid
-from pdejax.random_fields import fno_darcy_threshold_field
+from pdejax.grids import fno_darcy_threshold_field
 from pdejax.solvers import Darcy2D
 
 

@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import jax.random as jr
 
 from pdejax import PeriodicGrid
-from pdejax.etdrk import ETDRK4
 from pdejax.solvers import NavierStokes2D, NavierStokesDynamics2D, kolmogorov_forcing
+from pdejax.timestepping import ETDRK4
 
 
 def smooth_vorticity(grid, key, amplitude=1.0, fraction=0.5):

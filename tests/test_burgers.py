@@ -13,9 +13,9 @@ from burgers_exact import cole_hopf, cole_hopf_series
 
 import pdejax
 from pdejax import PeriodicGrid, integrate, rollout
-from pdejax.etdrk import ETDRK1, ETDRK2, ETDRK3, ETDRK4, ETDRKSolver
-from pdejax.problems import make_problem
+from pdejax.data import make_problem
 from pdejax.solvers import Burgers1D, Burgers1DDynamics, Burgers1DFD, Dirichlet
+from pdejax.timestepping import ETDRK1, ETDRK2, ETDRK3, ETDRK4, ETDRKSolver
 
 T = 0.2  # past the inviscid shock time 1/(2 pi) of u0 = sin(2 pi x): steep fronts for small nu
 

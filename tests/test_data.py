@@ -15,9 +15,7 @@ import pytest
 import scipy.io
 
 from pdejax import Problem, make_problem, register_problem
-from pdejax.datasets import Dataset, load_dataset, save_dataset
-from pdejax.generate import generate
-from pdejax.readers import read_fno_mat, read_pdebench
+from pdejax.data import Dataset, generate, load_dataset, read_fno_mat, read_pdebench, save_dataset
 
 
 @register_problem("test/cumsum")
@@ -65,7 +63,7 @@ GEN_SCRIPT = """
 import sys, time, jax
 jax.config.update("jax_enable_x64", True)
 from pdejax import make_problem
-from pdejax.generate import generate
+from pdejax.data import generate
 sys.path.insert(0, {tests!r})
 import test_data  # registers test/cumsum
 problem = make_problem("test/cumsum", num_points=64)

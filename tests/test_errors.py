@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import pytest
 
 from pdejax import check_state_shape, error_if_not_finite
-from pdejax._errors import check_positive
+from pdejax.core import check_positive
 
 
 def test_shape_error_names_the_expected_shape_and_suggests_vmap():

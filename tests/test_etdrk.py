@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from pdejax.etdrk import (
+from pdejax.timestepping import (
     ETDRK1,
     ETDRK2,
     ETDRK3,

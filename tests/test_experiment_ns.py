@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 
 import pdejax
-from pdejax.config import from_dict
 from pdejax.experiment import (
-    FramePredictor,
-    _task_loss,
     evaluate_run,
+    from_dict,
     load_run,
+    make_task,
     run_experiment,
     window_frames,
 )
@@ -66,13 +65,14 @@ def test_predictors_feed_their_own_predictions(task):
     # frames t = 0..7 (one channel): 3 input frames (0, 1, 2) and 5 targets (3..7)
     a, u = window_frames(_ramp(channels=1), input_frames=3)
     st = task == "space_time"
-    exact = FramePredictor(LastPlus(3, 1, 1.0, st), task, 3, 5)
+    runner = make_task(from_dict({"data": {"task": task, "input_frames": 3}}).data)
+    exact = runner.predictor(LastPlus(3, 1, 1.0, st), a.shape[1:], u.shape[1:])
     np.testing.assert_array_equal(jax.vmap(exact)(jnp.asarray(a)), u)
-    loss = _task_loss(from_dict({"data": {"task": task}}), exact)
+    loss = runner.loss("relative_l2", a.shape[1:], u.shape[1:])
     assert float(loss(exact.net, jnp.asarray(a), jnp.asarray(u))) == 0.0
     # offset 2: predictions 2 + 2j against the truth 2 + j (j = 1..5) for sample 0: the rollout
     # uses its own (wrong) frames, so the error grows as j / (2 + j)
-    wrong = FramePredictor(LastPlus(3, 1, 2.0, st), task, 3, 5)
+    wrong = runner.predictor(LastPlus(3, 1, 2.0, st), a.shape[1:], u.shape[1:])
     pred = jax.vmap(wrong)(jnp.asarray(a[:1]))
     np.testing.assert_array_equal(pred[0, :, 0, 0], [4.0, 6.0, 8.0, 10.0, 12.0])
     j = np.arange(1, 6)
@@ -86,7 +86,8 @@ def test_predictors_feed_their_own_predictions(task):
 
 def test_two_channel_frames_roll_out_per_frame():
     a, u = window_frames(_ramp(channels=2), input_frames=3)
-    exact = FramePredictor(LastPlus(6, 2, 1.0), "autoregressive", 3, 5)
+    runner = make_task(from_dict({"data": {"task": "autoregressive", "input_frames": 3}}).data)
+    exact = runner.predictor(LastPlus(6, 2, 1.0), a.shape[1:], u.shape[1:])
     np.testing.assert_array_equal(jax.vmap(exact)(jnp.asarray(a)), u)
 
 
@@ -156,12 +157,13 @@ def test_tiny_navier_stokes_run_end_to_end(tmp_path, task, float32_runs, data_di
 def test_configs_a_problem_cannot_serve_are_rejected(tmp_path):
     with pytest.raises(ValueError, match=r"data.input_frames = 5 leaves no frame.*between 1 and 4"):
         run_experiment(_tiny(tmp_path, "autoregressive", "a", input_frames=5), progress=False)
-    with pytest.raises(ValueError, match=r"data.task: unknown task 'rollout'"):
+    with pytest.raises(ValueError, match=r"`data.task` = 'rollout' is not one of the allowed "
+                                         r"values: 'operator', 'autoregressive', 'space_time'"):  # fmt: skip
         run_experiment(_tiny(tmp_path, "rollout", "b"), progress=False)
     darcy = _tiny(tmp_path, "autoregressive", "c")
     darcy.data.problem, darcy.data.problem_args = "fno/darcy", {"num_points": 9}
-    with pytest.raises(ValueError, match=r"data.task = 'autoregressive' needs a problem whose "
-                                         r"solve returns a trajectory.*fno/darcy"):  # fmt: skip
+    with pytest.raises(ValueError, match=r"data.task = 'autoregressive' needs trajectories "
+                                         r"\(T \+ 1, C, \*spatial\); 'fno/darcy' gives"):  # fmt: skip
         run_experiment(darcy, progress=False)
     online = _tiny(tmp_path, "space_time", "d", online=True)
     with pytest.raises(ValueError, match="data.online = true works only with"):
@@ -173,8 +175,8 @@ def test_configs_a_problem_cannot_serve_are_rejected(tmp_path):
 
 
 def test_run_directories_from_before_the_task_keys_still_resume(tmp_path):
-    from pdejax.config import to_dict
-    from pdejax.experiment import _prepare_run_dir
+    from pdejax.experiment import to_dict
+    from pdejax.experiment.runner import _prepare_run_dir
 
     config = from_dict({"name": "old", "run_dir": str(tmp_path / "old")})
     saved = to_dict(config)

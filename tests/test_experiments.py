@@ -5,12 +5,10 @@ from pathlib import Path
 import pytest
 
 from pdejax import available_problems
-from pdejax.config import load_config
-from pdejax.experiment import check_config
-from pdejax.registry import available_models
+from pdejax.experiment import available_models, check_config, load_config
 
 ROOT = Path(__file__).parents[1]
-CONFIGS = sorted((ROOT / "experiments").glob("*.toml")) + [ROOT / "pdejax" / "demo.toml"]
+CONFIGS = sorted((ROOT / "experiments").glob("*.toml")) + [ROOT / "pdejax" / "experiment" / "demo.toml"]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)

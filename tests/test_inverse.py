@@ -18,6 +18,7 @@ from pdejax.inverse import (
     H1Smoothness,
     IntegrateForward,
     InverseError,
+    InverseStatus,
     LeastSquaresObjective,
     LogCoefficient,
     PointSensors,
@@ -157,7 +158,7 @@ def test_vmap_over_independent_problems_matches_separate_solves(method):
         single = solve(y)
         np.testing.assert_allclose(batched.params[i], single.params, atol=1e-10)
         assert int(batched.iterations[i]) == int(single.iterations)
-    assert np.all(np.asarray(batched.status) == 1)
+    assert np.all(np.asarray(batched.status == InverseStatus.converged))
 
 
 def test_vmap_over_regularization_weights():
@@ -193,7 +194,7 @@ def test_non_finite_forward_stops_with_the_iteration_and_the_best_iterate():
         solve_inverse(objective, jnp.zeros(2), "adam", max_steps=300, learning_rate=0.1)
     res = info.value.result
     k = int(res.failed_at)
-    assert res.status == 2 and k > 0 and int(res.iterations) == k
+    assert res.status == InverseStatus.nonfinite and k > 0 and int(res.iterations) == k
     assert f"iteration {k}" in str(info.value)
     history = np.asarray(res.loss_history)
     assert np.all(np.isfinite(history[:k])) and np.all(np.isnan(history[k:]))
@@ -215,7 +216,7 @@ def test_forward_that_raises_is_located_and_best_iterate_returned():
     res = solve_inverse(objective, jnp.zeros(2), "adam", max_steps=300, learning_rate=0.1,
                         check_every=7, throw=False)  # fmt: skip
     k = int(res.failed_at)
-    assert res.status == 3 and "forward blew up" in res.error
+    assert res.status == InverseStatus.forward_error and "forward blew up" in res.error
     assert f"raised at iteration {k}" in res.message
     # iteration k is the first whose iterate trips the check: rerun exactly k steps, then one more
     before = solve_inverse(objective, jnp.zeros(2), "adam", max_steps=k, learning_rate=0.1)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pdejax import PeriodicGrid
-from pdejax.metrics import energy_spectrum, h1_error, h1_seminorm, relative_l2
+from pdejax.grids import energy_spectrum, h1_error, h1_seminorm, relative_l2
 
 
 def test_relative_l2_definition_and_batch_mean():

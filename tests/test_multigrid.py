@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from pdejax import VertexGrid
-from pdejax.krylov import conjugate_gradient
-from pdejax.multigrid import (
+from pdejax.linalg import conjugate_gradient
+from pdejax.linalg.multigrid import (
     FluxOperator,
     Multigrid,
     StencilOperator,

@@ -13,8 +13,7 @@ from cases_navier_stokes import smooth_vorticity
 
 import pdejax
 from pdejax import PeriodicGrid
-from pdejax.etdrk import ETDRK4
-from pdejax.problems import make_problem
+from pdejax.data import make_problem
 from pdejax.solvers import (
     CrankNicolsonRK3,
     CrankNicolsonRK4,
@@ -29,6 +28,7 @@ from pdejax.solvers import (
     max_cfl,
     velocity,
 )
+from pdejax.timestepping import ETDRK4
 
 TWO_PI = 2 * np.pi
 SCHEMES = {"cnrk4": CrankNicolsonRK4(), "cnrk3": CrankNicolsonRK3(), "etdrk4": ETDRK4()}

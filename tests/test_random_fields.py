@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pdejax import PeriodicGrid, VertexGrid
-from pdejax.random_fields import (
+from pdejax.grids import (
     GaussianRandomField,
     NeumannGaussianRandomField,
     fno_burgers_initial_condition,

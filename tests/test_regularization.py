@@ -15,7 +15,7 @@ from pdejax import (
     regularization_schedule,
     stability_boundary,
 )
-from pdejax.regularization import insert_times
+from pdejax.neural_ode.regularization import insert_times
 
 SOLVERS = [diffrax.Tsit5, diffrax.Dopri5, diffrax.Dopri8, diffrax.Bosh3]
 RTOL, ATOL = 1e-5, 1e-7
@@ -220,7 +220,7 @@ def test_stability_boundary_matches_known_values(solver_cls, expected):
 
 @pytest.mark.parametrize("solver_cls", [*SOLVERS, diffrax.Heun], ids=lambda c: c.__name__)
 def test_stability_boundary_is_where_the_amplification_leaves_the_unit_disc(solver_cls):
-    from pdejax.regularized_solver import _stability_polynomial
+    from pdejax.neural_ode.regularized_solver import _stability_polynomial
 
     c = _stability_polynomial(solver_cls.tableau)
     beta = stability_boundary(solver_cls.tableau)

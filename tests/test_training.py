@@ -18,10 +18,8 @@ import pytest
 from test_data import _cumsum_problem  # noqa: F401  (registers test/cumsum)
 
 from pdejax import make_problem
-from pdejax.checkpoint import Checkpointer
-from pdejax.config import from_dict, load_config
-from pdejax.experiment import evaluate_run, load_run, run_experiment
-from pdejax.training import ArrayLoader, OnlineSource, fit, mse_loss, relative_l2_loss
+from pdejax.experiment import evaluate_run, from_dict, load_config, load_run, run_experiment
+from pdejax.train import ArrayLoader, Checkpointer, OnlineSource, fit, mse_loss, relative_l2_loss
 
 
 class Linear1D(eqx.Module):

@@ -1,4 +1,5 @@
-r"""End-to-end differentiable inverse problems, through solvers and surrogates alike.
+r"""End-to-end differentiable inverse problems, through solvers and surrogates alike (layer 4:
+imports :mod:`pdejax.core`, :mod:`pdejax.grids` and :mod:`pdejax.timestepping`).
 
 Recover unknown inputs of a PDE (initial states, coefficients, viscosity, forcing) from
 observations by minimising
@@ -15,7 +16,7 @@ The pieces compose:
 | observation $\mathcal O$ | :class:`FullField`, :class:`PointSensors` (:func:`random_sensors`), :class:`Subsample`, :class:`TimeFrames`, :class:`Compose`; noise for synthetic data :class:`GaussianNoise` |
 | misfit + priors $J$ | :class:`LeastSquaresObjective` with :class:`Tikhonov`, :class:`H1Smoothness`, :class:`TotalVariation` |
 | reparameterisation | :class:`LogCoefficient`, :class:`SmoothedThreshold` (piecewise-constant coefficients) |
-| solver | :func:`solve_inverse`: Adam (optax, with schedules), L-BFGS (optax, zoom line search), Gauss-Newton / Levenberg-Marquardt (optimistix) -> :class:`InverseResult` |
+| solver | :func:`solve_inverse`: Adam (optax, with schedules), L-BFGS (optax, zoom line search), Gauss-Newton / Levenberg-Marquardt (optimistix) -> :class:`InverseResult` with an :class:`InverseStatus` |
 | checks | :func:`gradient_check` (gradient vs central differences along random directions) |
 
 Everything is an equinox module or a pure function, so ``jax.vmap`` over independent problems
@@ -55,7 +56,8 @@ from .priors import (
     Tikhonov,
     TotalVariation,
 )
-from .solve import InverseError, InverseResult, solve_inverse
+from .result import InverseError, InverseResult, InverseStatus
+from .solve import solve_inverse
 
 __all__ = [
     "AbstractObservation",
@@ -67,6 +69,7 @@ __all__ = [
     "IntegrateForward",
     "InverseError",
     "InverseResult",
+    "InverseStatus",
     "LeastSquaresObjective",
     "LogCoefficient",
     "PointSensors",

@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from ..integrate import integrate
-from ..rollout import rollout
+from ..timestepping.integrate import integrate
+from ..timestepping.rollout import rollout
 from .observe import AbstractObservation, FullField
 from .priors import AbstractPrior
 

@@ -1,0 +1,139 @@
+"""The error policy of DESIGN.md in one place.
+
+- static configuration: :class:`ValueError` at construction, naming the argument and the fix;
+- call-time shapes: :class:`ValueError` with the expected shape and a hint to :func:`jax.vmap`;
+- data-dependent failures inside ``jit``: :func:`equinox.error_if`, whose return value must be used.
+"""
+
+from collections.abc import Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, PyTree
+
+
+def check_state_shape(
+    u: Array, expected: Sequence[int | None], *, who: str, name: str = "u"
+) -> None:
+    """Raise a :class:`ValueError` unless ``u.shape`` matches ``expected``.
+
+    ``None`` in ``expected`` matches any size along that axis.
+
+    Shapes are static under ``jit``, so this check costs nothing at run time. The message
+    distinguishes the common mistake of passing a batch (one extra leading axis) and suggests
+    :func:`jax.vmap` for it.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> check_state_shape(jnp.zeros((1, 8)), (1, None), who="Demo")  # passes
+        >>> check_state_shape(jnp.zeros((4, 1, 8)), (1, 8), who="Demo")
+        Traceback (most recent call last):
+        ...
+        ValueError: Demo: `u` has shape (4, 1, 8), expected (1, 8). It looks like a batch of 4 states...
+    """
+    expected = tuple(None if n is None else int(n) for n in expected)
+    shape = tuple(jnp.shape(u))
+    if _matches(shape, expected):
+        return
+    shown = "(" + ", ".join("*" if n is None else str(n) for n in expected) + ")"
+    if len(shape) == len(expected) + 1 and _matches(shape[1:], expected):
+        hint = (
+            f" It looks like a batch of {shape[0]} states: pdejax models take one sample, "
+            f"so map over the batch with `jax.vmap({who.lower()})(batch)` or `eqx.filter_vmap`."
+        )
+    elif len(shape) == len(expected) - 1 and _matches(shape, expected[1:]):
+        hint = f" The channel axis is missing: pass `{name}[None]` for a single channel."
+    else:
+        hint = " States are channels first, (C, *spatial), unbatched; use `jax.vmap` for batches."
+    raise ValueError(f"{who}: `{name}` has shape {shape}, expected {shown}.{hint}")
+
+
+def _matches(shape, expected) -> bool:
+    return len(shape) == len(expected) and all(e is None or s == e for s, e in zip(shape, expected))
+
+
+def check_dtype(u: Array, *, who: str, name: str = "u") -> None:
+    """Raise a :class:`ValueError` unless ``u`` holds real floating values (float32 or float64).
+
+    Spectral transforms and solvers need real floating states: integers would be truncated,
+    half precision is not supported by the FFT, and a complex state is not a physical field.
+    Dtypes are static under ``jit``, so the check costs nothing at run time.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> check_dtype(jnp.zeros(3), who="Demo")  # passes
+        >>> check_dtype(jnp.zeros(3, jnp.int32), who="Demo")
+        Traceback (most recent call last):
+        ...
+        ValueError: Demo: `u` has dtype int32; pdejax states are float32 or float64. Cast it, e.g. `u.astype(jnp.float32)`.
+    """
+    dtype = jnp.result_type(u)
+    if dtype not in (jnp.dtype("float32"), jnp.dtype("float64")):
+        raise ValueError(
+            f"{who}: `{name}` has dtype {dtype}; pdejax states are float32 or float64. Cast "
+            f"it, e.g. `{name}.astype(jnp.float32)`."
+        )
+
+
+def check_positive(value, *, name: str, who: str, allow_zero: bool = False) -> None:
+    """Construction-time check of a concrete scalar or sequence of scalars.
+
+    Skipped for traced values (a parameter built inside ``jit`` or ``vmap``): those cannot be
+    inspected and are checked, where it matters, with :func:`error_if_not_finite`.
+    """
+    if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(value)):
+        return
+    values = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(values) | ((values < 0) if allow_zero else (values <= 0))
+    if np.any(bad):
+        what = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{who}: `{name}` must be {what} and finite, got {value!r}.")
+
+
+def error_if_not_finite(tree: PyTree[Array], msg: str) -> PyTree[Array]:
+    """Return ``tree`` unchanged, raising at run time (also under ``jit``) if any leaf is non-finite.
+
+    Use the return value: an unused :func:`equinox.error_if` is removed by dead-code elimination.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> f = jax.jit(lambda u: error_if_not_finite(jnp.log(u), "log of a negative number"))
+        >>> bool(jnp.all(f(jnp.ones(2)) == 0))
+        True
+        >>> try:
+        ...     f(-jnp.ones(2))
+        ... except Exception as e:
+        ...     print("log of a negative number" in str(e))
+        True
+    """
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]
+    ok = jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
+    return eqx.error_if(tree, ~ok, msg)
+
+
+def runtime_message(error: BaseException) -> str:
+    """The one line a user needs from a run-time check that fired inside ``jit``.
+
+    An :func:`equinox.error_if` failure reaches Python as a long ``JaxRuntimeError`` or
+    ``EquinoxRuntimeError`` text (the message, then tracebacks and advice on debugging
+    equinox); this returns just the message that the check was given.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> f = jax.jit(lambda u: error_if_not_finite(u, "Demo: the state is not finite."))
+        >>> try:
+        ...     f(jnp.array([jnp.nan]))
+        ... except Exception as err:
+        ...     print(runtime_message(err))
+        Demo: the state is not finite.
+    """
+    lines = [s.strip() for s in str(error).splitlines() if s.strip()]
+    for marker in ("EquinoxRuntimeError:", "XlaRuntimeError:", "INTERNAL:"):
+        for line in lines:
+            if marker in line:
+                text = line.split(marker, 1)[1].strip()
+                if text:
+                    return text
+    return lines[0] if lines else type(error).__name__

@@ -1,0 +1,199 @@
+"""Experiment configuration: TOML files mapped onto typed dataclasses.
+
+Unknown keys and wrong types are errors that name the key; ``--set section.key=value`` style
+overrides are parsed as TOML values. A run stores its resolved configuration as JSON, and the
+configuration is what rebuilds the model from a checkpoint.
+
+Example:
+    >>> cfg = from_dict({"name": "doc", "train": {"num_epochs": 3}}, overrides=["train.batch_size=4"])
+    >>> cfg.train.num_epochs, cfg.train.batch_size, cfg.model.name
+    (3, 4, 'FNO')
+"""
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where training data comes from."""
+
+    problem: str = "fno/burgers"  # a registered problem name (pdejax.available_problems())
+    problem_args: dict[str, Any] = dataclasses.field(default_factory=dict)  # make_problem kwargs
+    num_train: int = 1000
+    num_test: int = 100
+    seed: int = 0
+    chunk_size: int = 64
+    data_dir: str = "data"  # generated files are cached here, named by problem and settings
+    online: bool = False  # generate every batch on device inside the training step
+    train_stride: int = 1  # subsample the spatial axes for training (e.g. 8192 -> 1024 with 8)
+    # what is learned: "operator" (input -> output, as stored), or, for a problem whose solve
+    # returns a trajectory (T+1, C, *spatial), "autoregressive" (the first `input_frames` frames
+    # -> the next frame, rolled out over the rest) or "space_time" (those frames -> all the rest
+    # at once, on a space-time grid). See pdejax.experiment.tasks.
+    task: Literal["operator", "autoregressive", "space_time"] = "operator"
+    input_frames: int = 10  # trajectory tasks: frames given as input; the later ones are predicted
+    first_frame: int = 0  # trajectory tasks: frames before this one are dropped
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """A model from the registry (:func:`pdejax.experiment.available_models`) and its keyword
+    arguments."""
+
+    name: str = "FNO"
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    seed: int = 0
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    num_epochs: int = 100
+    batch_size: int = 20
+    learning_rate: float = 1e-3
+    schedule: Literal["constant", "step", "cosine"] = "step"
+    step_epochs: int = 50  # "step": multiply by gamma every step_epochs epochs
+    gamma: float = 0.5
+    weight_decay: float = 1e-4  # L2 on the gradients before Adam, as torch.optim.Adam
+    loss: Literal["relative_l2", "mse"] = "relative_l2"
+    checkpoint_every_epochs: int = 10
+    seed: int = 0
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    resolutions: list[int] = dataclasses.field(default_factory=list)  # empty: training resolution
+    num_plot_samples: int = 3
+
+
+@dataclasses.dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    description: str = ""
+    run_dir: str = ""  # default runs/<name>
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    expected: dict[str, Any] = dataclasses.field(default_factory=dict)  # published figures
+
+
+def _check_type(value, annotation, where: str):
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return value
+    if origin is Literal:
+        allowed = typing.get_args(annotation)
+        if value not in allowed or isinstance(value, bool):
+            raise ValueError(
+                f"config: `{where}` = {value!r} is not one of the allowed values: "
+                f"{', '.join(repr(a) for a in allowed)}."
+            )
+        return value
+    if origin in (types.UnionType, typing.Union):
+        for arg in typing.get_args(annotation):
+            try:
+                return _check_type(value, arg, where)
+            except ValueError:
+                pass
+        raise ValueError(
+            f"config: `{where}` = {value!r} has the wrong type, expected {annotation}."
+        )
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        if not isinstance(value, list):
+            raise ValueError(f"config: `{where}` must be a list, got {value!r}.")
+        return [_check_type(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"config: `{where}` must be a table, got {value!r}.")
+        return dict(value)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation is type(None) and value is None:
+        return None
+    if isinstance(annotation, type) and (
+        not isinstance(value, annotation) or (annotation is int and isinstance(value, bool))
+    ):
+        raise ValueError(
+            f"config: `{where}` = {value!r} is a {type(value).__name__}, expected "
+            f"{annotation.__name__}."
+        )
+    return value
+
+
+def _build(cls, table: dict, prefix: str):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ValueError(
+            f"config: unknown key(s) {', '.join(prefix + k for k in unknown)}; known keys in "
+            f"[{prefix.rstrip('.') or 'top level'}]: {', '.join(sorted(fields))}."
+        )
+    kwargs = {}
+    for name, value in table.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise ValueError(f"config: `{prefix}{name}` must be a table.")
+            kwargs[name] = _build(hint, value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _check_type(value, hint, prefix + name)
+    return cls(**kwargs)
+
+
+def _apply_override(table: dict, override: str):
+    if "=" not in override:
+        raise ValueError(f"config: override {override!r} must look like `section.key=value`.")
+    path, raw = override.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare string
+    *parents, leaf = path.strip().split(".")
+    node = table
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[leaf] = value
+
+
+def from_dict(table: dict, *, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Build a validated :class:`ExperimentConfig` from a (TOML-like) dictionary."""
+    table = _deep_copy(table)
+    for o in overrides:
+        _apply_override(table, o)
+    return _build(ExperimentConfig, table, "")
+
+
+def load_config(path: str | os.PathLike, *, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Read a TOML experiment file; errors name the file and the key."""
+    path = Path(path)
+    try:
+        table = tomllib.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ValueError(f"config: no such file {path}.") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"config: {path} is not valid TOML: {err}") from err
+    try:
+        return from_dict(table, overrides=overrides)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
+
+
+def to_dict(config: ExperimentConfig) -> dict:
+    return dataclasses.asdict(config)
+
+
+def _deep_copy(table):
+    if isinstance(table, dict):
+        return {k: _deep_copy(v) for k, v in table.items()}
+    if isinstance(table, list):
+        return [_deep_copy(v) for v in table]
+    return table

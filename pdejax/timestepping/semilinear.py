@@ -1,0 +1,312 @@
+r"""The semilinear protocol: $\partial_t u = \mathcal L u + \mathcal N(u)$ with $\mathcal L$ diagonal in Fourier space.
+
+Two halves, each a small abstract class:
+
+- a **scheme** (:class:`AbstractSemilinearScheme`) advances
+  $\dot{\hat u} = L\odot\hat u + \mathcal N(\hat u)$ for a diagonal symbol $L$: it turns
+  ``(L, dt)`` into coefficient arrays once (:meth:`~AbstractSemilinearScheme.coefficients`) and
+  applies one step with them (:meth:`~AbstractSemilinearScheme.step`). The exponential schemes
+  (:class:`~pdejax.timestepping.ETDRK4` ...) and the IMEX Runge-Kutta/Crank-Nicolson schemes
+  (:class:`~pdejax.timestepping.CrankNicolsonRK4` ...) are the two families;
+- a **PDE** (:class:`AbstractSemilinearStepper`) says what $L$ and $\mathcal N$ are on a
+  :class:`~pdejax.PeriodicGrid`: :meth:`~AbstractSemilinearStepper.linear_symbol` and
+  :meth:`~AbstractSemilinearStepper.nonlinear_hat`. Everything else (the step with
+  ``substeps``, :meth:`~pdejax.AbstractStepper.prepare` for :func:`pdejax.rollout`, the
+  method-of-lines :meth:`~AbstractSemilinearStepper.dynamics` for :func:`pdejax.integrate`,
+  the split ``terms`` for diffrax, precision handling, the non-finite check) is shared here.
+
+A new PDE on a periodic box is therefore a short final class: its fields (``grid``, ``dt``,
+``substeps``, ``scheme`` and its physical parameters as arrays), the two methods, and a
+docstring with the equation. See ``docs/adding_a_pde.md`` and
+:class:`pdejax.solvers.KuramotoSivashinsky1D`.
+
+Example (the heat equation in a dozen lines; the linear part is integrated exactly):
+    >>> import equinox as eqx, jax.numpy as jnp
+    >>> from pdejax import PeriodicGrid
+    >>> from pdejax.timestepping import ETDRK4, AbstractSemilinearStepper
+    >>> class Heat(AbstractSemilinearStepper):
+    ...     grid: PeriodicGrid
+    ...     dt: jnp.ndarray = eqx.field(converter=jnp.asarray)
+    ...     substeps: int = eqx.field(static=True, default=1)
+    ...     scheme: ETDRK4 = ETDRK4()
+    ...     def linear_symbol(self):
+    ...         return self.grid.laplacian_symbol()
+    ...     def nonlinear_hat(self, u_hat):
+    ...         return jnp.zeros_like(u_hat)
+    >>> grid = PeriodicGrid(16, 2 * jnp.pi)
+    >>> x, = grid.coordinates()
+    >>> u1 = Heat(grid, 0.5)(jnp.sin(2 * x)[None])
+    >>> bool(jnp.allclose(u1, jnp.exp(-4 * 0.5) * jnp.sin(2 * x)[None], atol=1e-12))
+    True
+"""
+
+import abc
+from collections.abc import Callable
+from typing import ClassVar
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Complex, Float, PyTree, Shaped
+
+from ..core.errors import check_dtype, check_positive, error_if_not_finite
+from ..core.interface import AbstractDynamics, AbstractStepper
+from ..core.types import ScalarLike, State, to_precision
+from ..grids.periodic import PeriodicGrid
+
+Coefficients = tuple[Shaped[Array, "..."], ...]
+"""What :meth:`AbstractSemilinearScheme.coefficients` returns: arrays computed once per step size."""
+
+NonlinearHat = Callable[[float, PyTree], PyTree]
+r"""$\mathcal N$ as a scheme calls it: ``nonlinear(theta, u_hat)`` with ``theta`` the stage time
+as a fraction of the step (an autonomous $\mathcal N$ ignores it)."""
+
+
+class AbstractSemilinearScheme(eqx.Module):
+    r"""A one-step scheme for $\dot{\hat u} = L\odot\hat u + \mathcal N(\hat u)$, $L$ diagonal.
+
+    A scheme is stateless: its fields are static settings. :meth:`coefficients` maps the
+    symbol and the step to arrays once (differentiable in both); :meth:`step` applies one step,
+    calling ``nonlinear(theta, u_hat)`` at each stage.
+
+    Attributes:
+        order: the order of accuracy on the full problem.
+    """
+
+    order: ClassVar[int]
+
+    @abc.abstractmethod
+    def coefficients(self, linear: Shaped[Array, "*modes"], dt: ArrayLike) -> Coefficients:
+        """The scheme's arrays for the symbol ``linear`` and step ``dt``."""
+
+    @abc.abstractmethod
+    def step(
+        self, coefficients: Coefficients, nonlinear: NonlinearHat, u_hat: Shaped[Array, "..."]
+    ) -> Shaped[Array, "..."]:
+        """One step from ``u_hat`` with precomputed ``coefficients``."""
+
+
+def repeat_steps(
+    scheme: AbstractSemilinearScheme,
+    coefficients: Coefficients,
+    nonlinear: NonlinearHat,
+    u_hat: Shaped[Array, "..."],
+    num_steps: int = 1,
+) -> Shaped[Array, "..."]:
+    """``num_steps`` steps of ``scheme`` with the same coefficients (a ``fori_loop`` when more
+    than one, so the step is traced once).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from pdejax.timestepping import ETDRK2, repeat_steps
+        >>> c = ETDRK2().coefficients(jnp.array([-1.0]), 0.25)
+        >>> u = repeat_steps(ETDRK2(), c, lambda theta, v: 0 * v, jnp.ones(1), 4)
+        >>> round(float(u[0]), 6)  # exp(-1)
+        0.367879
+    """
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"repeat_steps: `num_steps` must be a positive int, got {num_steps!r}.")
+
+    def body(_, v):
+        return scheme.step(coefficients, nonlinear, v)
+
+    if num_steps == 1:
+        return body(0, u_hat)
+    return jax.lax.fori_loop(0, num_steps, body, u_hat)
+
+
+def check_periodic_grid(grid, ndim: int | tuple[int, ...], who: str) -> None:
+    """Construction check: ``grid`` is a :class:`~pdejax.PeriodicGrid` of dimension ``ndim``
+    (one value or a tuple of allowed values)."""
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if not isinstance(grid, PeriodicGrid) or grid.ndim not in allowed:
+        dims = " or ".join(f"{d}-d" for d in allowed)
+        raise ValueError(
+            f"{who}: `grid` must be a {dims} pdejax.PeriodicGrid, got {grid!r}; build one with "
+            "`PeriodicGrid(num_points, domain_length)`."
+        )
+
+
+def check_stepping(stepper: "AbstractSemilinearStepper") -> None:
+    """The shared construction checks of a semilinear stepper's ``dt``, ``substeps`` and
+    ``scheme`` (call it from ``__check_init__``)."""
+    who = type(stepper).__name__
+    check_positive(stepper.dt, name="dt", who=who)
+    substeps = stepper.substeps
+    if isinstance(substeps, bool) or not isinstance(substeps, int) or substeps < 1:
+        raise ValueError(f"{who}: `substeps` must be a positive int, got {substeps!r}.")
+    if not isinstance(stepper.scheme, AbstractSemilinearScheme):
+        raise ValueError(
+            f"{who}: `scheme` must be a semilinear scheme instance such as "
+            f"`pdejax.timestepping.ETDRK4()` or `CrankNicolsonRK4()`, got {stepper.scheme!r}."
+        )
+
+
+def _real_dtype(u):
+    dtype = jnp.result_type(u)
+    return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
+
+
+class AbstractSemilinearStepper(AbstractStepper):
+    r"""A PDE $\partial_t u = \mathcal L u + \mathcal N(u)$ on a periodic grid, stepped by a
+    semilinear scheme.
+
+    A subclass declares the fields ``grid`` (a :class:`~pdejax.PeriodicGrid`), ``dt`` (an
+    array), ``substeps`` (static int) and ``scheme`` (an :class:`AbstractSemilinearScheme`),
+    its physical parameters as array fields, and implements
+
+    - :meth:`linear_symbol`: $L$ on the ``rfftn`` layout, broadcastable to
+      ``(C, *grid.spectral_shape)`` (one row per channel for systems);
+    - :meth:`nonlinear_hat`: $\widehat{\mathcal N(u)}$ from $\hat u$, shape ``(C, *modes)``
+      (de-aliasing of products is the PDE's choice, e.g. ``grid.dealias_mask()``).
+
+    ``num_channels`` (a class variable, default 1) sets the state shape
+    ``(num_channels, *grid.num_points)``. One call advances by ``dt`` in ``substeps`` scheme
+    steps of ``dt / substeps``, staying in Fourier space in between (one transform pair per
+    call); a non-finite result raises at run time (also under ``jit``). :meth:`check_state` is
+    the one hook a subclass may override, to add run-time checks of the incoming state (a CFL
+    bound, say). Differentiable in the state and in every array field; new parameter values
+    do not recompile.
+    """
+
+    grid: eqx.AbstractVar[PeriodicGrid]
+    dt: eqx.AbstractVar[Float[Array, ""]]
+    substeps: eqx.AbstractVar[int]
+    scheme: eqx.AbstractVar[AbstractSemilinearScheme]
+    num_channels: ClassVar[int] = 1
+
+    @abc.abstractmethod
+    def linear_symbol(self) -> Shaped[Array, "..."]:
+        """$L$ on the ``rfftn`` layout, in the parameters' precision (cast by the caller)."""
+
+    @abc.abstractmethod
+    def nonlinear_hat(self, u_hat: Complex[Array, "C *modes"]) -> Complex[Array, "C *modes"]:
+        r"""$\widehat{\mathcal N(u)}$ from the state's spectrum $\hat u$."""
+
+    def check_state(self, u: State) -> State:
+        """Run-time checks of the incoming state; returns it (use the result). None by default."""
+        return u
+
+    # ------------------------------------------------------------------------- shared, final
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        return (self.num_channels, *self.grid.num_points)
+
+    def _nonlinear(self, dtype) -> NonlinearHat:
+        cdtype = jnp.result_type(dtype, jnp.complex64)
+        return lambda theta, u_hat: self.nonlinear_hat(u_hat).astype(cdtype)
+
+    def _coefficients(self, dtype) -> Coefficients:
+        linear = to_precision(jnp.asarray(self.linear_symbol()), dtype)
+        h = jnp.asarray(self.dt, dtype) / self.substeps
+        return self.scheme.coefficients(linear, h)
+
+    def _advance(self, u: State, coefficients: Coefficients) -> State:
+        check_dtype(u, who=type(self).__name__)
+        dtype = _real_dtype(u)
+        u = self.check_state(u)
+        u_hat = repeat_steps(
+            self.scheme, coefficients, self._nonlinear(dtype), self.grid.fft(u), self.substeps
+        )
+        out = self.grid.ifft(u_hat).astype(dtype)
+        return error_if_not_finite(
+            out,
+            f"{type(self).__name__}: the state became non-finite (NaN or inf); reduce `dt`, "
+            "raise `substeps`, or check the input.",
+        )
+
+    def step(self, u: State) -> State:
+        return self._advance(u, self._coefficients(_real_dtype(u)))
+
+    def prepare(self) -> "PreparedSemilinearStepper":
+        """This stepper with the scheme's coefficients computed once (for :func:`pdejax.rollout`);
+        differentiable in every parameter as before; cast to each state's precision."""
+        return PreparedSemilinearStepper(self, self._coefficients(jnp.result_type(self.dt, float)))
+
+    def dynamics(self) -> "SemilinearDynamics":
+        r"""The method-of-lines right-hand side $\mathcal F^{-1}[L\hat u + \hat{\mathcal N}]$ of
+        the same discretisation, for :func:`pdejax.integrate` with any diffrax solver."""
+        return SemilinearDynamics(self)
+
+    def terms(self) -> diffrax.MultiTerm:
+        """``MultiTerm(DiagonalLinearTerm(L), ODETerm(N))`` on the physical state, for
+        :func:`diffrax.diffeqsolve` with :class:`~pdejax.timestepping.ETDRKSolver`."""
+        from .diffrax_etdrk import DiagonalLinearTerm
+
+        grid = self.grid
+
+        def nonlinear(t, u, args):
+            dtype = _real_dtype(u)
+            return grid.ifft(self._nonlinear(dtype)(0.0, grid.fft(u))).astype(dtype)
+
+        linear = DiagonalLinearTerm(jnp.asarray(self.linear_symbol()), grid.fft, grid.ifft)
+        return diffrax.MultiTerm(linear, diffrax.ODETerm(nonlinear))
+
+
+class PreparedSemilinearStepper(AbstractStepper):
+    """An :class:`AbstractSemilinearStepper` with its coefficients hoisted (see ``prepare``)."""
+
+    stepper: AbstractSemilinearStepper
+    coefficients: Coefficients
+
+    @property
+    def dt(self) -> Float[Array, ""]:
+        return self.stepper.dt
+
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        return self.stepper.state_shape
+
+    def step(self, u: State) -> State:
+        return self.stepper._advance(u, to_precision(self.coefficients, _real_dtype(u)))
+
+
+class SemilinearDynamics(AbstractDynamics):
+    r"""$\partial_t u = \mathcal F^{-1}[L\hat u + \widehat{\mathcal N(u)}]$ of a semilinear stepper.
+
+    Example (linear decay $\partial_t u = -u$ through an adaptive diffrax solve):
+        >>> import equinox as eqx, jax.numpy as jnp
+        >>> from pdejax import PeriodicGrid, integrate
+        >>> from pdejax.timestepping import ETDRK4, AbstractSemilinearStepper
+        >>> class Decay(AbstractSemilinearStepper):
+        ...     grid: PeriodicGrid
+        ...     dt: jnp.ndarray = eqx.field(converter=jnp.asarray)
+        ...     substeps: int = eqx.field(static=True, default=1)
+        ...     scheme: ETDRK4 = ETDRK4()
+        ...     def linear_symbol(self):
+        ...         return -jnp.ones(self.grid.spectral_shape)
+        ...     def nonlinear_hat(self, u_hat):
+        ...         return jnp.zeros_like(u_hat)
+        >>> grid = PeriodicGrid(8)
+        >>> sol = integrate(Decay(grid, 0.1).dynamics(), jnp.ones((1, 8)), jnp.array([0.0, 1.0]))
+        >>> round(float(sol.us[-1, 0, 0]), 5)  # exp(-1)
+        0.36788
+    """
+
+    stepper: AbstractSemilinearStepper
+
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        return self.stepper.state_shape
+
+    def vector_field(self, t: ScalarLike, u: State, args: PyTree = None) -> State:
+        check_dtype(u, who=type(self.stepper).__name__)
+        dtype = _real_dtype(u)
+        grid = self.stepper.grid
+        u_hat = grid.fft(u)
+        linear = to_precision(jnp.asarray(self.stepper.linear_symbol()), dtype)
+        rhs = linear * u_hat + self.stepper._nonlinear(dtype)(0.0, u_hat)
+        return grid.ifft(rhs).astype(dtype)
+
+
+__all__ = [
+    "AbstractSemilinearScheme",
+    "AbstractSemilinearStepper",
+    "Coefficients",
+    "PreparedSemilinearStepper",
+    "SemilinearDynamics",
+    "check_periodic_grid",
+    "check_stepping",
+    "repeat_steps",
+]
