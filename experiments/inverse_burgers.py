@@ -1,4 +1,4 @@
-r"""Worked inverse problem 1 (issue 9): recover the initial state of viscous Burgers from
+r"""Worked inverse problem 1: recover the initial state of viscous Burgers from
 observations at the final time, noise-free from the full field and noisy from sparse sensors.
 
 Flow: $u_t + (u^2/2)_x = \nu u_{xx}$ on the periodic unit interval, $N = 64$ points,

@@ -1,4 +1,4 @@
-r"""Worked inverse problem 2 (issue 9): recover a piecewise-constant Darcy coefficient from the
+r"""Worked inverse problem 2: recover a piecewise-constant Darcy coefficient from the
 pressure at sparse sensor points.
 
 Forward: $-\nabla\cdot(a\nabla u) = 1$ on the unit square, $u = 0$ on the boundary,

@@ -1,4 +1,4 @@
-r"""Worked inverse problem 3 (issue 9): recover the initial vorticity *and* the viscosity of a
+r"""Worked inverse problem 3: recover the initial vorticity *and* the viscosity of a
 2-d Navier-Stokes flow from later noisy snapshots, once through the classical solver and once
 through an FNO surrogate trained here, comparing accuracy and time to solution.
 

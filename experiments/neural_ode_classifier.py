@@ -1,4 +1,4 @@
-"""Experiment 2 (issue 8): an augmented neural-ODE classifier on a synthetic data set generated
+"""Experiment 2: an augmented neural-ODE classifier on a synthetic data set generated
 in code (two nested annuli, which no 2-D flow can separate without the extra dimensions),
 with and without adaptive-solver regularization.
 

@@ -1,4 +1,4 @@
-"""Shared machinery of the neural-ODE regularization experiments (issue 8).
+"""Shared machinery of the neural-ODE regularization experiments.
 
 Each experiment trains the same model from the same initialisation with the same data order
 under several regularizers (none, global error estimate, global stiffness, local error estimate
@@ -275,7 +275,7 @@ def report(title: str, config: str, results: list[Result], *, quick: bool, write
             f"- {r.name}: NFE reduced {base.mean_nfe / r.mean_nfe:.2f}x, test error "
             f"{r.test_error / base.test_error:.2f}x, train time/epoch "
             f"{r.epoch_s / base.epoch_s:.2f}x -> "
-            f"{'meets' if ok else 'does NOT meet'} the issue's bar (>=1.5x, <=1.1x, <=1.2x)"
+            f"{'meets' if ok else 'does NOT meet'} the target (>=1.5x fewer NFE, <=1.1x error, <=1.2x training time)"
         )
     from benchmarks.harness import machine_description
 

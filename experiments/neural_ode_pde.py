@@ -1,4 +1,4 @@
-"""Experiment 3 (issue 8): a continuous-time PDE surrogate, ``NeuralDynamics(FNO)`` fitted to
+"""Experiment 3: a continuous-time PDE surrogate, ``NeuralDynamics(FNO)`` fitted to
 viscous Burgers trajectories from pdejax's own solver and integrated adaptively, with and
 without adaptive-solver regularization.
 

@@ -1,4 +1,4 @@
-"""Experiment 1 (issue 8): a neural ODE fit to the cubic spiral, with and without
+"""Experiment 1: a neural ODE fit to the cubic spiral, with and without
 adaptive-solver regularization.
 
 True system (Chen et al. 2018; DiffEqFlux's standard example): $\\dot y = A y^3$ (cube taken

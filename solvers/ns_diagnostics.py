@@ -1,6 +1,6 @@
 r"""Diagnostics of a 2-d vorticity state ``(1, Nx, Ny)`` on a periodic rectangle $D$.
 
-Conventions (so that the energy budget reads exactly as in the issue):
+Conventions (so that the energy budget reads exactly as below):
 
 - $u = (\partial_y\psi, -\partial_x\psi)$, $-\Delta\psi = \omega$ (zero-mean $\psi$);
 - kinetic energy $E = \tfrac12\int_D |u|^2\,dx$;

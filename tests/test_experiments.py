@@ -8,7 +8,9 @@ from pdejax import available_problems
 from pdejax.experiment import available_models, check_config, load_config
 
 ROOT = Path(__file__).parents[1]
-CONFIGS = sorted((ROOT / "experiments").glob("*.toml")) + [ROOT / "pdejax" / "experiment" / "demo.toml"]
+CONFIGS = sorted((ROOT / "experiments").glob("*.toml")) + [
+    ROOT / "pdejax" / "experiment" / "demo.toml"
+]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)

@@ -1,4 +1,4 @@
-"""pdejax.inverse: observations, priors, objectives, solvers, and the worked problems (issue 9)."""
+"""pdejax.inverse: observations, priors, objectives, solvers, and the worked problems."""
 
 import pathlib
 import sys

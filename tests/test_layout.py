@@ -99,7 +99,9 @@ def test_no_private_name_crosses_a_package(path):
     for module, names in _imports(path):
         if not module.startswith("pdejax") or _package(module) == own:
             continue
-        private_module = [p for p in module.split(".") if p.startswith("_") and not p.endswith("__")]
+        private_module = [
+            p for p in module.split(".") if p.startswith("_") and not p.endswith("__")
+        ]
         private_names = [n for n in names if n.startswith("_") and not n.endswith("__")]
         assert not private_module and not private_names, (
             f"{path.relative_to(ROOT)} imports private {module} {private_names or ''} from "

@@ -1,4 +1,4 @@
-"""Tests of pdejax.solvers.NavierStokes2D (issue 4): exactness, convergence, invariants,
+"""Tests of pdejax.solvers.NavierStokes2D: exactness, convergence, invariants,
 transformations, errors. All in float64 unless a test says float32."""
 
 import functools

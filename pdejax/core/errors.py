@@ -1,4 +1,4 @@
-"""The error policy of DESIGN.md in one place.
+"""The error policy of pdejax in one place (see ``docs/design.md``, "Errors").
 
 - static configuration: :class:`ValueError` at construction, naming the argument and the fix;
 - call-time shapes: :class:`ValueError` with the expected shape and a hint to :func:`jax.vmap`;
