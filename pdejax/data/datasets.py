@@ -81,22 +81,35 @@ def save_dataset(dataset: Dataset, path: str | os.PathLike, *, overwrite: bool =
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with h5py.File(tmp, "w") as f:
-        f.attrs["format"] = FORMAT
-        f.attrs["schema_version"] = SCHEMA_VERSION
-        f.attrs["problem"] = dataset.problem
-        f.attrs["parameters"] = json.dumps(dataset.parameters, sort_keys=True)
-        f.attrs["generator"] = json.dumps(dataset.generator, sort_keys=True)
-        f.attrs["reference"] = dataset.reference
+        write_attributes(f, dataset)
         f.create_dataset("inputs", data=dataset.inputs)
         f.create_dataset("outputs", data=dataset.outputs)
-        if dataset.coordinates is not None:
-            group = f.create_group("coordinates")
-            for i, x in enumerate(dataset.coordinates):
-                group.create_dataset(f"axis_{i}", data=np.asarray(x))
-        if dataset.times is not None:
-            f.create_dataset("times", data=np.asarray(dataset.times))
+        write_axes(f, dataset)
     os.replace(tmp, path)
     return path
+
+
+def write_attributes(f: h5py.File, dataset: Dataset) -> None:
+    """The schema's attributes of ``dataset`` on an open file (its arrays are not read).
+
+    With :func:`write_axes` this lets a writer that streams ``/inputs`` and ``/outputs``
+    (:func:`pdejax.data.generate`) produce exactly the file :func:`save_dataset` writes."""
+    f.attrs["format"] = FORMAT
+    f.attrs["schema_version"] = SCHEMA_VERSION
+    f.attrs["problem"] = dataset.problem
+    f.attrs["parameters"] = json.dumps(dataset.parameters, sort_keys=True)
+    f.attrs["generator"] = json.dumps(dataset.generator, sort_keys=True)
+    f.attrs["reference"] = dataset.reference
+
+
+def write_axes(f: h5py.File, dataset: Dataset) -> None:
+    """``/coordinates/axis_i`` and ``/times`` of ``dataset``, where it has them."""
+    if dataset.coordinates is not None:
+        group = f.create_group("coordinates")
+        for i, x in enumerate(dataset.coordinates):
+            group.create_dataset(f"axis_{i}", data=np.asarray(x))
+    if dataset.times is not None:
+        f.create_dataset("times", data=np.asarray(dataset.times))
 
 
 def load_dataset(path: str | os.PathLike) -> Dataset:
