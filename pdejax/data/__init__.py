@@ -11,15 +11,28 @@ paper's, PDEBench's, The Well's and PDEArena's files onto it, and resumable chun
 from .datasets import Dataset, load_dataset, save_dataset
 from .generate import generate
 from .problems import Problem, available_problems, make_problem, register_problem
-from .readers import read_fno_mat, read_pdebench
+from .readers import (
+    FORMATS,
+    ReadError,
+    Source,
+    detect_format,
+    open_source,
+    read_fno_mat,
+    read_pdebench,
+)
 
 __all__ = [
+    "FORMATS",
     "Dataset",
     "Problem",
+    "ReadError",
+    "Source",
     "available_problems",
+    "detect_format",
     "generate",
     "load_dataset",
     "make_problem",
+    "open_source",
     "read_fno_mat",
     "read_pdebench",
     "register_problem",
