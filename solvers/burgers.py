@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from pdejax import AbstractDynamics, AbstractStepper, PeriodicGrid
-from pdejax.core import check_positive, error_if_not_finite
+from pdejax.core import check_dtype, check_positive, error_if_not_finite
 from pdejax.core.types import ScalarLike, State, to_precision
 from pdejax.data import Problem, register_problem
 from pdejax.grids import GaussianRandomField, fno_burgers_initial_condition
@@ -16,18 +16,20 @@ _FORCING = Float[Array, "1 N"] | None
 
 
 def _check_common(who, grid, nu, forcing, dealias_fraction):
+    """Check the shared arguments; return ``nu`` (with a run-time check if it is traced)."""
     if not isinstance(grid, PeriodicGrid) or grid.ndim != 1:
         raise ValueError(
             f"{who}: `grid` must be a 1-d PeriodicGrid, got {grid!r}; build one with "
             "`PeriodicGrid(num_points, domain_length)`."
         )
-    check_positive(nu, name="nu", who=who, allow_zero=True)
+    nu = check_positive(nu, name="nu", who=who, allow_zero=True)
     if forcing is not None and jnp.shape(forcing) != (1, *grid.num_points):
         raise ValueError(
             f"{who}: `forcing` has shape {jnp.shape(forcing)}, expected (1, {grid.num_points[0]})"
             " (one channel on the grid), or None."
         )
     grid.dealias_mask(dealias_fraction)  # raises on a grid too coarse to dealias
+    return nu
 
 
 class _BurgersParts(eqx.Module):
@@ -121,8 +123,8 @@ class Burgers1D(AbstractStepper):
         forcing: Float[Array, "1 N"] | None = None,
         dealias_fraction: float = 2.0 / 3.0,
     ):
-        _check_common("Burgers1D", grid, nu, forcing, dealias_fraction)
-        check_positive(dt, name="dt", who="Burgers1D")
+        nu = _check_common("Burgers1D", grid, nu, forcing, dealias_fraction)
+        dt = check_positive(dt, name="dt", who="Burgers1D")
         if isinstance(substeps, bool) or not isinstance(substeps, int) or substeps < 1:
             raise ValueError(f"Burgers1D: `substeps` must be a positive int, got {substeps!r}.")
         scheme = ETDRK4() if scheme is None else scheme
@@ -163,6 +165,7 @@ class Burgers1D(AbstractStepper):
         return self.grid.ifft(u_hat).astype(u.dtype)
 
     def step(self, u: State) -> State:
+        check_dtype(u, who="Burgers1D")
         return self._advance(u, *self._setup(u.dtype))
 
     def prepare(self) -> "_PreparedBurgers1D":
@@ -204,6 +207,7 @@ class _PreparedBurgers1D(AbstractStepper):
         return self.stepper.state_shape
 
     def step(self, u: State) -> State:
+        check_dtype(u, who="Burgers1D")
         parts, coefficients = to_precision((self.parts, self.coefficients), u.dtype)
         return self.stepper._advance(u, parts, coefficients)
 
@@ -243,7 +247,7 @@ class Burgers1DDynamics(AbstractDynamics):
         forcing: Float[Array, "1 N"] | None = None,
         dealias_fraction: float = 2.0 / 3.0,
     ):
-        _check_common("Burgers1DDynamics", grid, nu, forcing, dealias_fraction)
+        nu = _check_common("Burgers1DDynamics", grid, nu, forcing, dealias_fraction)
         self.grid = grid
         self.nu = nu
         self.forcing = None if forcing is None else jnp.asarray(forcing)
@@ -255,10 +259,12 @@ class Burgers1DDynamics(AbstractDynamics):
 
     def nonlinear_part(self, t: ScalarLike, u: State, args=None) -> State:
         """Advection and forcing only, $-\\tfrac12\\partial_x P(u^2) + f$."""
+        check_dtype(u, who="Burgers1DDynamics")
         parts = _parts(self.grid, self.nu, self.forcing, self.dealias_fraction, u.dtype)
         return self.grid.ifft(parts.nonlinear(self.grid, self.grid.fft(u))).astype(u.dtype)
 
     def vector_field(self, t: ScalarLike, u: State, args=None) -> State:
+        check_dtype(u, who="Burgers1DDynamics")
         parts = _parts(self.grid, self.nu, self.forcing, self.dealias_fraction, u.dtype)
         u_hat = self.grid.fft(u)
         rhs = parts.linear * u_hat + parts.nonlinear(self.grid, u_hat)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from pdejax import AbstractStepper
-from pdejax.core import check_positive, error_if_not_finite
+from pdejax.core import check_dtype, check_positive, error_if_not_finite
 from pdejax.core.types import ScalarLike, State
 
 _WHO = "Burgers1DFD"
@@ -137,8 +137,8 @@ class Burgers1DFD(AbstractStepper):
             raise ValueError(f"{_WHO}: `num_points` must be an int >= 3, got {num_points!r}.")
         if isinstance(substeps, bool) or not isinstance(substeps, int) or substeps < 1:
             raise ValueError(f"{_WHO}: `substeps` must be a positive int, got {substeps!r}.")
-        check_positive(nu, name="nu", who=_WHO, allow_zero=True)
-        check_positive(dt, name="dt", who=_WHO)
+        nu = check_positive(nu, name="nu", who=_WHO, allow_zero=True)
+        dt = check_positive(dt, name="dt", who=_WHO)
         check_positive(domain_length, name="domain_length", who=_WHO)
         boundary = Periodic() if boundary is None else boundary
         if not isinstance(boundary, AbstractBoundary):
@@ -181,7 +181,11 @@ class Burgers1DFD(AbstractStepper):
         return -(flux[1:] - flux[:-1]) / dx
 
     def step(self, u: State) -> State:
-        u = error_if_not_finite(u, f"{_WHO}: the state is not finite (NaN or inf).")
+        check_dtype(u, who=_WHO)
+        u = error_if_not_finite(
+            u, f"{_WHO}: the state is not finite (NaN or inf); check the initial data, or reduce "
+            "`dt` / raise `substeps` if the solution blew up."
+        )  # fmt: skip
         h = (self.dt / self.substeps).astype(u.dtype)
         cfl = jnp.max(jnp.abs(u)) * h / self.spacing
         u = eqx.error_if(

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from pdejax.core import AbstractOperator, check_state_shape
+from pdejax.core import AbstractOperator, check_dtype, check_state_shape
 from pdejax.data import Problem, register_problem
 from pdejax.grids import VertexGrid, fno_darcy_threshold_field
 from pdejax.linalg import CGInfo, FluxOperator, Multigrid, StencilOperator, conjugate_gradient
@@ -117,11 +117,15 @@ class Darcy2D(AbstractOperator):
     def solve(self, a: Float[Array, "1 Nx Ny"]) -> tuple[Float[Array, "1 Nx Ny"], CGInfo]:
         """``(u, info)``: the solution with boundary vertices, and the CG statistics."""
         check_state_shape(a, self.in_shape, who=_WHO, name="a")
+        check_dtype(a, who=_WHO, name="a")
         coeff = a[0]
         dtype = coeff.dtype
         bad = ~(jnp.all(coeff > 0) & jnp.all(jnp.isfinite(coeff)))
         coeff = eqx.error_if(
-            coeff, bad, f"{_WHO}: the coefficient `a` must be positive and finite."
+            coeff,
+            bad,
+            f"{_WHO}: the coefficient `a` must be positive and finite everywhere, but is not; "
+            "pass a field with a > 0 (e.g. the exp of a Gaussian field, or a thresholded one).",
         )
         grid = self.grid
         f = jnp.broadcast_to(self.source.astype(dtype), grid.num_points)

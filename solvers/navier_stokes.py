@@ -34,7 +34,7 @@ from jaxtyping import Array, Complex, Float
 
 import pdejax
 from pdejax import PeriodicGrid
-from pdejax.core import check_positive, error_if_not_finite
+from pdejax.core import check_dtype, check_positive, error_if_not_finite
 from pdejax.core.types import ScalarLike, State, to_precision
 from pdejax.timestepping import AbstractETDRK, AbstractIMEXScheme, CrankNicolsonRK4
 
@@ -110,11 +110,9 @@ class NavierStokesDynamics2D(pdejax.AbstractDynamics):
     def __init__(self, grid: PeriodicGrid, nu: ScalarLike, *, drag: ScalarLike = 0.0, forcing=None):
         who = type(self).__name__
         _check_grid(grid, who)
-        check_positive(nu, name="nu", who=who, allow_zero=True)
-        check_positive(drag, name="drag", who=who, allow_zero=True)
         self.grid = grid
-        self.nu = nu
-        self.drag = drag
+        self.nu = check_positive(nu, name="nu", who=who, allow_zero=True)
+        self.drag = check_positive(drag, name="drag", who=who, allow_zero=True)
         if callable(forcing):
             forcing = forcing(grid)
         if forcing is not None:
@@ -166,6 +164,7 @@ class NavierStokesDynamics2D(pdejax.AbstractDynamics):
 
     # --------------------------------------------------------------------------- interface
     def vector_field(self, t: ScalarLike, u: State, args) -> State:
+        check_dtype(u, who=type(self).__name__)
         dtype = _real_dtype(u)
         w_hat = self.grid.fft(u)
         rhs = self.linear_symbol(dtype) * w_hat + self.nonlinear_hat(w_hat, self.forcing_hat(dtype))
@@ -274,8 +273,10 @@ class NavierStokes2D(pdejax.AbstractStepper):
         check_finite: bool = True,
     ):
         who = type(self).__name__
+        nu, drag = (check_positive(x, name=n, who=who, allow_zero=True) for x, n in
+                    ((nu, "nu"), (drag, "drag")))  # named here under jit/vmap  # fmt: skip
         self.dynamics = NavierStokesDynamics2D(grid, nu, drag=drag, forcing=forcing)
-        check_positive(dt, name="dt", who=who)
+        dt = check_positive(dt, name="dt", who=who)
         if isinstance(substeps, bool) or not isinstance(substeps, int) or substeps < 1:
             raise ValueError(f"{who}: `substeps` must be a positive int, got {substeps!r}.")
         scheme = CrankNicolsonRK4() if scheme is None else scheme
@@ -338,6 +339,7 @@ class NavierStokes2D(pdejax.AbstractStepper):
         return coefficients, self.dynamics.forcing_hat(dtype)
 
     def _advance(self, u, setup=None):
+        check_dtype(u, who="NavierStokes2D")
         dtype = _real_dtype(u)
         dyn = self.dynamics
         if self.max_cfl is not None:

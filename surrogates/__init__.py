@@ -16,11 +16,12 @@ from .fno_configs import (
 from .spectral_conv import AbstractSpectralConv, SpectralConv
 from .tfno import TFNO, FactorizedSpectralConv
 from .unet import UNet
-from .wrappers import Autoregressive, Corrected, Increment, NeuralDynamics
+from .wrappers import Autoregressive, CheckFinite, Corrected, Increment, NeuralDynamics
 
 __all__: list[str] = [
     "AbstractSpectralConv",
     "Autoregressive",
+    "CheckFinite",
     "Corrected",
     "DeepONet",
     "FNO",

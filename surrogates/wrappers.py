@@ -6,6 +6,7 @@ r"""Learned operators as steppers and dynamics: the wrappers that put a network 
 | :class:`Increment` | stepper | $u \mapsto u + \mathcal N(u)$ |
 | :class:`NeuralDynamics` | dynamics | $\partial_t u = \mathcal N(u)$, integrated by diffrax |
 | :class:`Corrected` | stepper | $u \mapsto \mathcal S(u) + \mathcal N(\mathcal S(u))$ |
+| :class:`CheckFinite` | operator | $\mathcal N$, raising on a non-finite input or output |
 
 All are differentiable end to end: through :func:`pdejax.rollout`, through
 :func:`pdejax.integrate` (any diffrax adjoint), and through the classical solver inside
@@ -28,6 +29,55 @@ def _net_shape(net, who: str) -> tuple[int | None, ...]:
             f"got {type(net).__name__}."
         )
     return tuple(net.in_shape)
+
+
+class CheckFinite(pdejax.AbstractOperator):
+    r"""A learned operator that raises, as the solvers do, on a non-finite input or output.
+
+    Learned operators propagate NaN by default (a NaN input gives a NaN output, as in every
+    neural-network library): a check costs a reduction over the field on every call, and the
+    training loop already guards the results (:func:`pdejax.train.fit` stops on a non-finite
+    loss, evaluation raises on non-finite predictions). Wrap a model where a silent NaN would
+    be costly (inference in a pipeline, a long rollout: ``Increment(CheckFinite(fno))``) to get
+    the solvers' behaviour: an :func:`equinox.error_if` at run time, also under ``jit``, whose
+    one-line message names the network and whether its input or its output was not finite.
+    Values and gradients are those of ``net``; the wrapper adds two reductions per call.
+
+    Example:
+        >>> import jax.numpy as jnp, jax.random as jr
+        >>> from pdejax.core import runtime_message
+        >>> from pdejax.surrogates import FNO, CheckFinite
+        >>> net = CheckFinite(FNO(1, 1, (4,), 8, key=jr.key(0)))
+        >>> net(jnp.ones((1, 16))).shape
+        (1, 16)
+        >>> try:
+        ...     net(jnp.full((1, 16), jnp.nan))
+        ... except Exception as err:
+        ...     print(runtime_message(err)[:47])
+        FNO: the input `a` is not finite (NaN or inf);
+    """
+
+    net: pdejax.AbstractOperator
+
+    def __init__(self, net):
+        _net_shape(net, "CheckFinite")
+        self.net = net
+
+    @property
+    def in_shape(self) -> tuple[int | None, ...]:
+        return tuple(self.net.in_shape)
+
+    def evaluate(self, a: Float[Array, "C_in *spatial"]) -> Float[Array, "C_out *spatial"]:
+        who = type(self.net).__name__
+        a = pdejax.error_if_not_finite(
+            a, f"{who}: the input `a` is not finite (NaN or inf); a learned operator propagates "
+            "it, so check the data fed to the model (or the previous step of a rollout)."
+        )  # fmt: skip
+        return pdejax.error_if_not_finite(
+            self.net(a), f"{who}: the output is not finite (NaN or inf) for a finite input; the "
+            "weights may have diverged (check the training loss) or the input lies far outside "
+            "the training data."
+        )  # fmt: skip
 
 
 class Autoregressive(pdejax.AbstractStepper):

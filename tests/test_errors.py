@@ -27,8 +27,12 @@ def test_check_positive():
     with pytest.raises(ValueError, match="finite"):
         check_positive(jnp.inf, name="nu", who="Solver")
     check_positive(0.0, name="nu", who="Solver", allow_zero=True)
-    # traced values cannot be inspected at construction and are let through
-    jax.jit(lambda x: check_positive(x, name="nu", who="Solver") or x)(-1.0)
+    assert check_positive(0.5, name="nu", who="Solver") == 0.5  # concrete: returned as is
+    # a traced value cannot be inspected at construction: it comes back with a run-time check
+    f = jax.jit(lambda x: 2 * check_positive(x, name="nu", who="Solver"))
+    assert float(f(1.0)) == 2.0
+    with pytest.raises(Exception, match="Solver: `nu` must be positive and finite, but a traced"):
+        f(-1.0)
 
 
 def test_error_if_not_finite_raises_inside_jit():

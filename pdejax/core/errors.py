@@ -77,19 +77,45 @@ def check_dtype(u: Array, *, who: str, name: str = "u") -> None:
         )
 
 
-def check_positive(value, *, name: str, who: str, allow_zero: bool = False) -> None:
-    """Construction-time check of a concrete scalar or sequence of scalars.
+def check_positive(value, *, name: str, who: str, allow_zero: bool = False):
+    """Check a scalar parameter (or a sequence of them) at construction; return it.
 
-    Skipped for traced values (a parameter built inside ``jit`` or ``vmap``): those cannot be
-    inspected and are checked, where it matters, with :func:`error_if_not_finite`.
+    A concrete value is checked now: a :class:`ValueError` naming ``name``. A traced value (a
+    parameter built inside ``jit`` or ``vmap``, e.g. ``jax.vmap`` over viscosities) cannot be
+    inspected, so the returned value carries a run-time check (:func:`equinox.error_if`) whose
+    message names ``name``: store the return value, or the check is removed. The check is data,
+    not a static property, so new values do not recompile; concrete values cost nothing.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> check_positive(0.1, name="nu", who="Demo")
+        0.1
+        >>> f = jax.vmap(lambda nu: check_positive(nu, name="nu", who="Demo") * 2)
+        >>> try:
+        ...     f(jnp.array([0.1, -0.1]))
+        ... except Exception as err:
+        ...     print(runtime_message(err))
+        Demo: `nu` must be positive and finite, but a traced value (from jit or vmap) is not; check the values passed in.
     """
+    what = "non-negative" if allow_zero else "positive"
     if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(value)):
-        return
+        leaves = [jnp.asarray(x) for x in jax.tree_util.tree_leaves(value)]
+        bad = jnp.any(jnp.stack([jnp.any(~_ok(x, allow_zero)) for x in leaves]))
+        return eqx.error_if(
+            value,
+            bad,
+            f"{who}: `{name}` must be {what} and finite, but a traced value (from jit or vmap) "
+            "is not; check the values passed in.",
+        )
     values = np.asarray(value, dtype=float)
-    bad = ~np.isfinite(values) | ((values < 0) if allow_zero else (values <= 0))
-    if np.any(bad):
-        what = "non-negative" if allow_zero else "positive"
+    if np.any(~_ok(values, allow_zero)):
         raise ValueError(f"{who}: `{name}` must be {what} and finite, got {value!r}.")
+    return value
+
+
+def _ok(x, allow_zero: bool):
+    xp = np if isinstance(x, np.ndarray) else jnp
+    return xp.isfinite(x) & ((x >= 0) if allow_zero else (x > 0))
 
 
 def error_if_not_finite(tree: PyTree[Array], msg: str) -> PyTree[Array]:

@@ -75,7 +75,7 @@ class InverseResult(eqx.Module):
             for x in (self.failed_at, self.iterations, self.loss)
         )
         out = [
-            _sentence(code, int(f), int(i), float(v), self.max_steps, self.error)
+            _sentence(int(code), int(f), int(i), float(v), self.max_steps, self.error)
             for code, f, i, v in zip(codes.ravel(), failed_at, iterations, loss)
         ]
         return out[0] if np.ndim(self.status._value) == 0 else "; ".join(out)

@@ -18,6 +18,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+import numpy as np
 import optax
 import optimistix as optx
 from jaxtyping import Array, PyTree
@@ -192,6 +193,7 @@ def solve_inverse(
             "pdejax.inverse.LeastSquaresObjective (or an object with `.residuals(params)`)."
         )
     init = jax.tree_util.tree_map(jnp.asarray, init)
+    _check_finite_inputs(objective, init)
     if _is_traced((init, objective)):
         if throw:
             raise ValueError(
@@ -217,6 +219,26 @@ def solve_inverse(
     if throw and not result.succeeded:
         raise InverseError(f"solve_inverse: {result.message}", result)
     return result
+
+
+def _check_finite_inputs(objective, init) -> None:
+    """Blame non-finite observations or initial parameters before the forward model is run."""
+    data = getattr(objective, "data", None)
+    for name, tree, fix in (
+        ("the objective's `data`", data, "drop or mask them (observe only where the data are "
+         "finite) before solving: the misfit would be NaN whatever the parameters"),
+        ("`init`", init, "start from finite parameters"),
+    ):  # fmt: skip
+        leaves = [x for x in jax.tree_util.tree_leaves(tree) if eqx.is_array(x)]
+        if not leaves or _is_traced(leaves):
+            continue
+        bad = sum(int(np.sum(~np.isfinite(np.asarray(x)))) for x in leaves)
+        if bad:
+            total = sum(int(np.size(x)) for x in leaves)
+            raise ValueError(
+                f"solve_inverse: {name} has {bad} non-finite entries (NaN or inf) of {total}; "
+                f"{fix}."
+            )
 
 
 def _locate_failure(driver, objective, carry: Carry, stop: int) -> tuple[Carry, str]:
