@@ -301,3 +301,35 @@ def test_solvers_without_an_embedded_explicit_estimate_are_rejected(solver, name
 def test_from_controller_needs_a_pid_controller():
     with pytest.raises(ValueError, match="PIDController"):
         RegularizedSolver.from_controller(diffrax.Tsit5(), diffrax.ConstantStepSize())
+
+
+def test_a_two_tuple_state_gives_the_same_heuristics_as_the_stacked_array():
+    """A state ``(x, v)`` is a 2-tuple like the (value, error) pairs the estimates once found
+    with an ``is_leaf`` test; the heuristics must equal those of the stacked array state."""
+
+    def split(t, y, args):
+        x, v = y
+        return v, -args * jnp.sin(x) - 0.1 * v
+
+    ctrl = diffrax.PIDController(rtol=RTOL, atol=ATOL)
+    solver = RegularizedSolver.from_controller(diffrax.Tsit5(), ctrl)
+    sols = [
+        diffrax.diffeqsolve(
+            diffrax.ODETerm(f),
+            solver,
+            0.0,
+            10.0,
+            0.5,
+            y0,
+            args=3.0,
+            stepsize_controller=ctrl,
+            max_steps=4096,
+            saveat=diffrax.SaveAt(t1=True, solver_state=True),
+        )  # fmt: skip
+        for f, y0 in ((pendulum, Y0), (split, (Y0[0], Y0[1])))
+    ]
+    stacked, pair = (RegularizedSolver.heuristics(s.solver_state) for s in sols)
+    assert int(pair.num_accepted) == int(stacked.num_accepted) > 10
+    for name in ("error", "stiffness", "max_eigenvalue"):
+        a, b = float(getattr(stacked, name)), float(getattr(pair, name))
+        assert a > 0 and abs(a - b) <= 1e-9 * a, (name, a, b)  # rounding of the two fields

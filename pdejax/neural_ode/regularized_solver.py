@@ -171,23 +171,17 @@ def step_estimates(
     if s > 2:
         a_prev[: s - 2] = tableau.a_lower[-2]
 
-    def stage_differences(k):
-        w = jnp.asarray(a_last - a_prev, k.dtype)
-        dy = jnp.tensordot(w, k, axes=1)  # Y_s - Y_{s-1}
-        return k[-1] - k[-2], dy
-
-    diffs = jax.tree.map(stage_differences, ks)
-    dk = jnp.stack([_safe_norm(d[0]) for d in jax.tree.leaves(diffs, is_leaf=_is_pair)])
-    dy = jnp.stack([_safe_norm(d[1]) for d in jax.tree.leaves(diffs, is_leaf=_is_pair)])
+    # one leaf of the state (any pytree, tuples included) at a time: norms per leaf, then
+    # the norm of those norms, so no pytree of intermediate pairs has to be told apart from y
+    leaves = jax.tree.leaves(ks)
+    w = a_last - a_prev
+    dk = jnp.stack([_safe_norm(k[-1] - k[-2]) for k in leaves])
+    dy = jnp.stack([_safe_norm(jnp.tensordot(jnp.asarray(w, k.dtype), k, axes=1)) for k in leaves])
     num, den = _safe_norm(dk), _safe_norm(dy) * jnp.abs(dt)
     ok = den > 0
     eigenvalue = jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
     stiffness = jnp.abs(dt) * eigenvalue / beta
     return StepEstimates(error=error, eigenvalue=eigenvalue, stiffness=stiffness)
-
-
-def _is_pair(x):
-    return isinstance(x, tuple) and len(x) == 2
 
 
 class HeuristicsState(eqx.Module):
