@@ -42,27 +42,46 @@ def _fno_navier_stokes(label: str, nu_default: float, final_time_default: int):
 
     def factory(
         *,
-        nu: float = nu_default,
+        nu: float | int = nu_default,
         num_points: int = 256,
         output_points: int = 64,
-        dt: float = 1e-4,
-        final_time: int = final_time_default,
+        dt: float | int = 1e-4,
+        final_time: float | int = final_time_default,
+        output_interval: float | int = 1.0,
         scheme=None,
         checkpoint: bool = False,
     ) -> Problem:
+        """The FNO-paper Navier-Stokes problem (see the module docstring).
+
+        Args:
+            nu: viscosity.
+            num_points: grid points per axis of the solve (the paper's 256).
+            output_points: grid points per axis of the stored frames (the paper's 64).
+            dt: the solver's time step; it must divide ``output_interval``.
+            final_time: the time of the last frame (frames at ``0, output_interval, ...``).
+            output_interval: time between stored frames (the paper's 1).
+            scheme: the time-stepping scheme (default Crank-Nicolson RK4).
+            checkpoint: rematerialise between frames in reverse mode (for gradients).
+        """
         who = f"make_problem({name!r})"
-        steps = round(1.0 / dt)
-        if dt <= 0 or abs(steps * dt - 1.0) > 1e-9:
+        if not (isinstance(output_interval, int | float) and output_interval > 0):
+            raise ValueError(f"{who}: `output_interval` must be positive, got {output_interval!r}.")
+        steps = round(output_interval / dt) if dt > 0 else 0
+        if dt <= 0 or steps < 1 or abs(steps * dt - output_interval) > 1e-9 * output_interval:
             raise ValueError(
-                f"{who}: `dt` must divide one time unit (the output interval), got {dt!r}; "
-                f"use e.g. dt={1.0 / max(1, math.ceil(1.0 / max(dt, 1e-12))):.3g}."
+                f"{who}: `dt` must divide `output_interval` = {output_interval!r} (the time "
+                f"between frames), got {dt!r}; use e.g. dt={output_interval / max(1, math.ceil(output_interval / max(dt, 1e-12))):.3g}."
             )
-        if not isinstance(final_time, int) or final_time < 1:
-            raise ValueError(f"{who}: `final_time` must be a positive int, got {final_time!r}.")
+        frames = round(final_time / output_interval) if final_time > 0 else 0
+        if frames < 1 or abs(frames * output_interval - final_time) > 1e-9 * final_time:
+            raise ValueError(
+                f"{who}: `final_time` must be a positive multiple of `output_interval` = "
+                f"{output_interval!r}, got {final_time!r}."
+            )
         grid = PeriodicGrid((num_points, num_points), 1.0)
         grf = fno_navier_stokes_initial_vorticity(grid)
         stepper = NavierStokes2D(
-            grid, nu, dt=1.0, forcing=fno_forcing, substeps=steps, scheme=scheme
+            grid, nu, dt=output_interval, forcing=fno_forcing, substeps=steps, scheme=scheme
         )
 
         def sample_input(key):
@@ -75,9 +94,7 @@ def _fno_navier_stokes(label: str, nu_default: float, final_time_default: int):
             return grid.resample(traj, output_points)
 
         def solve(w0):
-            traj = pdejax.rollout(
-                stepper, w0, final_time, include_initial=True, checkpoint=checkpoint
-            )
+            traj = pdejax.rollout(stepper, w0, frames, include_initial=True, checkpoint=checkpoint)
             return downsample(traj)
 
         return Problem(
@@ -91,7 +108,8 @@ def _fno_navier_stokes(label: str, nu_default: float, final_time_default: int):
                 "output_points": output_points,
                 "dt": dt,
                 "final_time": final_time,
-                "output_times": list(range(final_time + 1)),
+                "output_interval": output_interval,
+                "output_times": [k * output_interval for k in range(frames + 1)],
                 "forcing": "0.1*(sin(2pi(x+y)) + cos(2pi(x+y)))",
                 "initial_condition": "GRF sigma=sqrt(2)*7^1.5, tau=7, alpha=2.5, zero mean",
                 "scheme": type(stepper.scheme).__name__,
@@ -99,7 +117,7 @@ def _fno_navier_stokes(label: str, nu_default: float, final_time_default: int):
             reference=_REFERENCE,
         )
 
-    factory.__doc__ = f"The FNO-paper Navier-Stokes problem at nu={label} (see module docstring)."
+    factory.__doc__ = factory.__doc__.replace("problem (", f"problem at nu={label} (", 1)
     register_problem(name)(factory)
     return factory
 

@@ -143,8 +143,8 @@ def test_tiny_navier_stokes_run_end_to_end(tmp_path, task, float32_runs, data_di
     err = results["test_rel_l2@16"]
     assert 0 < err < 1.5, err  # two epochs of a tiny net: finite, not yet good
     # the checkpoint rebuilds the model; evaluation repeats the run's figure
-    _, net = load_run(run)
-    assert type(net).__name__ == "FNO"
+    _, predict = load_run(run)  # raw input frames -> raw predicted frames
+    assert type(predict.net).__name__ == "FNO"
     if task == "space_time":
         return  # the rest is the same for both tasks
     assert evaluate_run(run)["test_rel_l2@16"] == pytest.approx(err, rel=1e-5)
@@ -166,7 +166,7 @@ def test_configs_a_problem_cannot_serve_are_rejected(tmp_path):
                                          r"\(T \+ 1, C, \*spatial\); 'fno/darcy' gives"):  # fmt: skip
         run_experiment(darcy, progress=False)
     online = _tiny(tmp_path, "space_time", "d", online=True)
-    with pytest.raises(ValueError, match="data.online = true works only with"):
+    with pytest.raises(ValueError, match="`data.online = true` works only with"):
         run_experiment(online, progress=False)
     # a 2-d net for 3 input frames: the shapes are named, with the fix
     wrong = _tiny(tmp_path, "autoregressive", "e", input_frames=3)
@@ -176,15 +176,19 @@ def test_configs_a_problem_cannot_serve_are_rejected(tmp_path):
 
 def test_run_directories_from_before_the_task_keys_still_resume(tmp_path):
     from pdejax.experiment import to_dict
-    from pdejax.experiment.runner import _prepare_run_dir
+    from pdejax.experiment.runner import _claim_run_dir
 
-    config = from_dict({"name": "old", "run_dir": str(tmp_path / "old")})
+    run = tmp_path / "old"
+    config = from_dict({"name": "old", "run_dir": str(run), "data": {"problem": "fno/burgers"}})
     saved = to_dict(config)
     for key in ("task", "input_frames", "first_frame"):
         del saved["data"][key]  # as written before these keys existed
-    (tmp_path / "old").mkdir()
-    (tmp_path / "old" / "config.json").write_text(json.dumps(saved))
-    assert _prepare_run_dir(config) == tmp_path / "old"
-    other = from_dict({"name": "old", "run_dir": str(tmp_path / "old"), "data": {"seed": 1}})
+    (run / "checkpoints" / "10").mkdir(parents=True)  # a run that has started
+    (run / "config.json").write_text(json.dumps(saved))
+    assert _claim_run_dir(config, run) == "resume"
+    other = from_dict(dict(to_dict(config), data=dict(to_dict(config)["data"], seed=1)))
     with pytest.raises(ValueError, match="different configuration"):
-        _prepare_run_dir(other)
+        _claim_run_dir(other, run)
+    # a failed start (no checkpoint) is reused by another configuration without complaint
+    (run / "checkpoints" / "10").rmdir()
+    assert _claim_run_dir(other, run) == "new"

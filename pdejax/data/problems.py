@@ -23,6 +23,8 @@ Example:
 
 import dataclasses
 import importlib
+import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -117,3 +119,46 @@ def make_problem(name: str, **overrides) -> Problem:
             f"make_problem: unknown problem {name!r}; available: {', '.join(sorted(_REGISTRY))}."
         )
     return _REGISTRY[name](**overrides)
+
+
+def problem_parameters(name: str) -> dict[str, Any]:
+    """``{argument: default}`` of problem ``name``'s factory (what ``make_problem`` accepts).
+
+    Example:
+        >>> problem_parameters("fno/burgers")["nu"]
+        0.1
+    """
+    _load_providers()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown problem {name!r}; available: {', '.join(sorted(_REGISTRY))}.")
+    return {
+        p.name: p.default
+        for p in inspect.signature(_REGISTRY[name]).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def describe_problem(name: str) -> str:
+    """A few lines for ``pdejax problems``: the summary, then each argument with its default
+    and meaning (from the factory's ``Args:`` section, where it has one).
+
+    Example:
+        >>> print(describe_problem("fno/burgers").splitlines()[0][:40])
+        fno/burgers: The FNO-paper Burgers data
+    """
+    params = problem_parameters(name)
+    doc = inspect.getdoc(_REGISTRY[name]) or ""
+    summary = " ".join(doc.split("\n\n")[0].split())
+    meanings = {}
+    if "Args:" in doc:
+        block = doc.split("Args:", 1)[1]
+        for match in re.finditer(
+            r"^\s{4}(\w+(?:, \w+)*):\s*(.+?)(?=^\s{4}\w+(?:, \w+)*:|\Z)", block, re.M | re.S
+        ):
+            for key in match.group(1).split(", "):
+                meanings[key] = " ".join(match.group(2).split())
+    lines = [f"{name}: {summary}"]
+    for key, default in params.items():
+        shown = "required" if default is inspect.Parameter.empty else f"default {default!r}"
+        lines.append(f"    {key} ({shown})" + (f": {meanings[key]}" if key in meanings else ""))
+    return "\n".join(lines)

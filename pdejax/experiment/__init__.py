@@ -8,26 +8,22 @@ data, trains, evaluates and reports (:func:`run_experiment`, :func:`load_run`,
 :func:`evaluate_run`), the model registry and the ``pdejax`` command.
 """
 
+from .checks import Plan, check_config
 from .config import (
     DataConfig,
     EvalConfig,
     ExperimentConfig,
     ModelConfig,
+    SmokeConfig,
     TrainConfig,
     from_dict,
     load_config,
+    smoke_config,
     to_dict,
 )
 from .models import available_models, build_model
-from .runner import (
-    check_config,
-    check_task,
-    evaluate_run,
-    load_data,
-    load_run,
-    run_directory,
-    run_experiment,
-)
+from .rundata import RunData, Split, data_spec, open_run_data
+from .runner import evaluate_run, load_run, predictor, run_directory, run_experiment
 from .tasks import (
     AbstractTask,
     AutoregressiveTask,
@@ -45,20 +41,26 @@ __all__ = [
     "ExperimentConfig",
     "ModelConfig",
     "OperatorTask",
+    "Plan",
+    "RunData",
+    "SmokeConfig",
     "SpaceTimeTask",
+    "Split",
     "TrainConfig",
     "available_models",
     "build_model",
     "check_config",
-    "check_task",
+    "data_spec",
     "evaluate_run",
     "from_dict",
     "load_config",
-    "load_data",
     "load_run",
     "make_task",
+    "open_run_data",
+    "predictor",
     "run_directory",
     "run_experiment",
+    "smoke_config",
     "to_dict",
     "window_frames",
 ]

@@ -19,27 +19,46 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+Normalizer = Literal["none", "pointwise", "per_channel", "minmax"]
+
 
 @dataclasses.dataclass
 class DataConfig:
-    """Where training data comes from."""
+    """Where training data comes from: a registered problem (generated and cached) or a file."""
 
-    problem: str = "fno/burgers"  # a registered problem name (pdejax.available_problems())
+    # --- one of the two sources
+    problem: str = ""  # a registered problem name (`pdejax problems` lists them)
+    path: str = ""  # or a data file: FNO .mat, PDEBench, The Well, PDEArena, pdejax HDF5
+    # --- a generated problem
     problem_args: dict[str, Any] = dataclasses.field(default_factory=dict)  # make_problem kwargs
-    num_train: int = 1000
-    num_test: int = 100
     seed: int = 0
-    chunk_size: int = 64
+    chunk_size: int | Literal["auto"] = (
+        "auto"  # samples per generation batch; auto: fill the device
+    )
     data_dir: str = "data"  # generated files are cached here, named by problem and settings
     online: bool = False  # generate every batch on device inside the training step
+    # --- a file
+    format: str = "auto"  # the file's layout; auto-detected where unambiguous
+    inputs: list[str] = dataclasses.field(default_factory=list)  # fields as input channels
+    outputs: list[str] = dataclasses.field(default_factory=list)  # fields as output channels
+    split: str = ""  # the file's split to train on, where the layout has them (The Well, PDEArena)
+    test_path: str = ""  # test samples from another file (default: the last num_test of `path`)
+    test_split: str = ""  # the split of the test samples (The Well, PDEArena)
+    # --- both
+    num_train: int = 1000  # the first num_train samples
+    num_test: int = 100  # the last num_test samples (or the first of test_path)
     train_stride: int = 1  # subsample the spatial axes for training (e.g. 8192 -> 1024 with 8)
-    # what is learned: "operator" (input -> output, as stored), or, for a problem whose solve
-    # returns a trajectory (T+1, C, *spatial), "autoregressive" (the first `input_frames` frames
-    # -> the next frame, rolled out over the rest) or "space_time" (those frames -> all the rest
-    # at once, on a space-time grid). See pdejax.experiment.tasks.
+    input_normalizer: Normalizer = "none"  # fitted on the training split, stored with the run
+    output_normalizer: Normalizer = "none"
+    stream: Literal["auto", "memory", "disk"] = "auto"  # training data in memory or read by batch
+    # what is learned: "operator" (input -> output, as stored), or, for trajectories
+    # (T+1, C, *spatial), "autoregressive" (the first `input_frames` frames -> the next frame,
+    # rolled out over the rest) or "space_time" (those frames -> all the rest at once, on a
+    # space-time grid). See pdejax.experiment.tasks.
     task: Literal["operator", "autoregressive", "space_time"] = "operator"
     input_frames: int = 10  # trajectory tasks: frames given as input; the later ones are predicted
     first_frame: int = 0  # trajectory tasks: frames before this one are dropped
+    last_frame: int = -1  # trajectory tasks: frames after this one are dropped (-1: none)
 
 
 @dataclasses.dataclass
@@ -63,6 +82,7 @@ class TrainConfig:
     weight_decay: float = 1e-4  # L2 on the gradients before Adam, as torch.optim.Adam
     loss: Literal["relative_l2", "mse"] = "relative_l2"
     checkpoint_every_epochs: int = 10
+    keep_checkpoints: int = 3  # the newest checkpoints kept (a damaged one falls back to these)
     seed: int = 0
 
 
@@ -70,6 +90,15 @@ class TrainConfig:
 class EvalConfig:
     resolutions: list[int] = dataclasses.field(default_factory=list)  # empty: training resolution
     num_plot_samples: int = 3
+
+
+@dataclasses.dataclass
+class SmokeConfig:
+    """What ``pdejax train CONFIG --smoke`` changes beyond the sample and epoch counts: only
+    *time* (a shorter final time, a shorter output interval), never space, so that a smoke run
+    exercises the configuration at its real resolution."""
+
+    set: list[str] = dataclasses.field(default_factory=list)  # "section.key=value" overrides
 
 
 @dataclasses.dataclass
@@ -81,7 +110,9 @@ class ExperimentConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
-    expected: dict[str, Any] = dataclasses.field(default_factory=dict)  # published figures
+    # published figures: `paper_rel_l2_s<N>` per resolution (or `paper_rel_l2`), strings as notes
+    expected: dict[str, Any] = dataclasses.field(default_factory=dict)
+    smoke: SmokeConfig = dataclasses.field(default_factory=SmokeConfig)
 
 
 def _check_type(value, annotation, where: str):
@@ -197,3 +228,27 @@ def _deep_copy(table):
     if isinstance(table, list):
         return [_deep_copy(v) for v in table]
     return table
+
+
+def smoke_config(config: ExperimentConfig) -> ExperimentConfig:
+    """The smoke version of a configuration (``pdejax train CONFIG --smoke``): the same
+    resolution, stride, model and evaluation resolutions, with a handful of samples, one epoch,
+    its own run directory (``<run_dir>-smoke``), and the configuration's ``[smoke] set``
+    overrides (which shorten time, never space, where a full solve is too slow).
+
+    Example:
+        >>> cfg = smoke_config(from_dict({"name": "x", "data": {"problem": "fno/burgers"}}))
+        >>> cfg.data.num_train, cfg.data.num_test, cfg.train.num_epochs, cfg.run_dir
+        (2, 2, 1, 'runs/x-smoke')
+    """
+    table = to_dict(config)
+    d, t = table["data"], table["train"]
+    batch = min(t["batch_size"], 2)
+    d["num_train"], d["num_test"] = batch, min(d["num_test"], 2)
+    t["batch_size"], t["num_epochs"], t["checkpoint_every_epochs"] = batch, 1, 1
+    table["eval"]["num_plot_samples"] = min(table["eval"]["num_plot_samples"], 2)
+    table["run_dir"] = (config.run_dir or f"runs/{config.name}").rstrip("/") + "-smoke"
+    try:
+        return from_dict(table, overrides=config.smoke.set)
+    except ValueError as err:
+        raise ValueError(f"[smoke] set: {err}") from None

@@ -1,117 +1,85 @@
-"""Run an experiment end to end: data, model, training, evaluation, report.
+"""Run an experiment end to end: check, data, normalizers, training, evaluation, report.
 
 ``pdejax train CONFIG.toml`` and ``pdejax demo`` call :func:`run_experiment`. A run directory
-holds ``config.json`` (the resolved configuration), ``metrics.jsonl``, ``checkpoints/``,
-``results.json``, ``report.md`` and figures. Running the same configuration again resumes from
-the latest checkpoint; a run directory made with another configuration is never overwritten.
-What is learned from the data (windowing, loss, predictor, figures) is the task's business
-(:mod:`pdejax.experiment.tasks`).
+holds ``config.json`` (the resolved configuration), ``run.json`` (shapes, provenance, the working
+directory the relative paths refer to), ``normalizers.h5``, ``metrics.jsonl``, ``checkpoints/``,
+``results.json``, ``report.md`` and figures.
+
+- Everything that can be checked is checked first (:func:`~pdejax.experiment.check_config`):
+  a bad setting costs one line and writes nothing.
+- One process owns a run directory for the whole run (an OS-level lock); a second is refused
+  with the holder's PID; a lock left by a killed process does not block.
+- Running the same configuration again resumes from the newest intact checkpoint; a finished
+  run is not retrained (its report stays, and the results are returned); a directory that holds
+  only a failed start (no checkpoint) is reused; one with another run is never overwritten.
 """
 
 import dataclasses
-import hashlib
 import json
+import math
+import os
 import time
 from pathlib import Path
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..data.datasets import load_dataset
-from ..data.generate import generate
-from ..data.problems import make_problem
+from .. import __version__
+from ..data.files import RunLock
+from ..data.normalizers import Normalized, fit_normalizer, load_normalizers, save_normalizers
 from ..train.checkpoint import Checkpointer
-from ..train.evaluate import evaluate_resolutions, strided_size
+from ..train.evaluate import evaluate_batches, resolution_index
 from ..train.fit import fit
-from ..train.loaders import ArrayLoader, OnlineSource
+from ..train.loaders import ArrayLoader, OnlineSource, StreamingLoader
 from ..train.schedules import lr_schedule
+from .checks import Plan, check_config
 from .config import ExperimentConfig, from_dict, to_dict
 from .models import build_model
 from .report import write_report
-from .tasks import AbstractTask, make_task, problem_shapes
+from .rundata import RunData, in_memory, open_run_data
+from .tasks import LOSSES, make_task
 
 
 def run_directory(config: ExperimentConfig) -> Path:
     return Path(config.run_dir or f"runs/{config.name}")
 
 
-def _prepare_run_dir(config: ExperimentConfig) -> Path:
-    run_dir = run_directory(config)
-    record = to_dict(config)
+def _same_config(saved: dict, config: ExperimentConfig) -> bool:
+    try:  # a run saved before a key was added compares with that key at its default
+        return to_dict(from_dict(saved)) == json.loads(json.dumps(to_dict(config)))
+    except ValueError:
+        return False
+
+
+def _has_checkpoint(run_dir: Path) -> bool:
+    ckpts = run_dir / "checkpoints"
+    return ckpts.is_dir() and any(p.name.isdigit() for p in ckpts.iterdir())
+
+
+def _claim_run_dir(config: ExperimentConfig, run_dir: Path) -> str:
+    """``"new"``, ``"resume"`` or ``"finished"``; refuses a directory holding another run."""
     saved = run_dir / "config.json"
     if saved.exists():
-        if _normalised(json.loads(saved.read_text())) != json.loads(json.dumps(record)):
+        try:
+            same = _same_config(json.loads(saved.read_text()), config)
+        except ValueError:
+            same = False  # an unreadable config.json: only a failed start may be reused
+        started = _has_checkpoint(run_dir) or (run_dir / "results.json").exists()
+        if not same and started:
             raise ValueError(
                 f"run directory {run_dir} holds a run with a different configuration; it is "
                 "left untouched. Choose another `run_dir` (or `--set run_dir=...`)."
             )
-    elif run_dir.exists() and any(run_dir.iterdir()):
+        if same and (run_dir / "results.json").exists():
+            return "finished"
+        return "resume" if same else "new"
+    if run_dir.exists() and any(p.name != "train.lock" for p in run_dir.iterdir()):
         raise ValueError(
             f"run directory {run_dir} exists and is not a pdejax run; not touching it."
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(record, indent=2, sort_keys=True))
-    return run_dir
-
-
-def _normalised(saved: dict) -> dict | None:
-    # a run saved before a configuration key was added compares with that key at its default
-    try:
-        return json.loads(json.dumps(to_dict(from_dict(saved))))
-    except ValueError:
-        return None
-
-
-def data_path(config: ExperimentConfig) -> Path:
-    d = config.data
-    settings = json.dumps(
-        [d.problem, d.problem_args, d.num_train + d.num_test, d.seed, d.chunk_size], sort_keys=True
-    )
-    digest = hashlib.sha256(settings.encode()).hexdigest()[:10]
-    return Path(d.data_dir) / f"{d.problem.replace('/', '_')}-{digest}.h5"
-
-
-def subsample(x: np.ndarray, stride: int) -> np.ndarray:
-    """Every ``stride``-th point along the spatial axes of ``(S, C, *spatial)`` data."""
-    if stride == 1:
-        return x
-    index = (Ellipsis,) + (slice(None, None, stride),) * (x.ndim - 2)
-    return x[index]
-
-
-def check_task(config: ExperimentConfig, problem) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Check that ``problem`` can serve ``data.task`` with this windowing, without solving;
-    return the shapes of one sample's input and target (at the stored resolution)."""
-    d = config.data
-    if d.task != "operator" and d.online:
-        raise ValueError(
-            f"data.online = true works only with data.task = 'operator', not {d.task!r}."
-        )
-    return make_task(d).sample_shapes(*problem_shapes(problem), repr(d.problem))
-
-
-def load_data(config: ExperimentConfig, *, progress: bool = True):
-    """Generate (or reuse) the data set and return ``(train, test, problem)``, the first two as
-    numpy ``(inputs, targets)`` pairs windowed by the task."""
-    d = config.data
-    problem = make_problem(d.problem, **d.problem_args)
-    check_task(config, problem)
-    path = generate(
-        problem, data_path(config), d.num_train + d.num_test, seed=d.seed,
-        chunk_size=d.chunk_size, progress=progress,
-    )  # fmt: skip
-    ds = load_dataset(path)
-    train, test = ds.split(d.num_train)
-    task = make_task(d)
-    return task.split(train.inputs, train.outputs), task.split(test.inputs, test.outputs), problem
-
-
-def train_resolution(config: ExperimentConfig, input_shape) -> int:
-    """Points per spatial axis that training sees: the stored size after ``train_stride``."""
-    return strided_size(input_shape[-1], config.data.train_stride)
+    return "new"
 
 
 def make_optimizer(config: ExperimentConfig, steps_per_epoch: int) -> optax.GradientTransformation:
@@ -123,109 +91,183 @@ def make_optimizer(config: ExperimentConfig, steps_per_epoch: int) -> optax.Grad
     return optax.chain(optax.add_decayed_weights(t.weight_decay), optax.adam(schedule))
 
 
-def check_config(config: ExperimentConfig) -> tuple[AbstractTask, tuple, tuple]:
-    """Check everything that needs no data (problem, task, windowing, the model against the
-    data's shapes at the training resolution), building the model only abstractly (no weights
-    computed); return the task and one sample's input and target shapes."""
-    task = make_task(config.data)
-    shapes = check_task(config, make_problem(config.data.problem, **config.data.problem_args))
-    c = config.model
-    model = eqx.filter_eval_shape(lambda: build_model(c.name, c.kwargs, seed=c.seed))
-    stride = config.data.train_stride
-    at_train = [s[:1] + tuple(strided_size(n, stride) for n in s[1:]) for s in shapes]
-    predict = task.predictor(model, *shapes)
-    try:
-        out = eqx.filter_eval_shape(predict, jax.ShapeDtypeStruct(at_train[0], jnp.float32)).shape
-    except ValueError as err:
-        raise ValueError(
-            f"model.kwargs: the model cannot take this data: {err}{task.model_hint(shapes[0])}"
-        ) from err
-    if out != tuple(at_train[1]):
-        raise ValueError(
-            f"model.kwargs: {c.name} maps an input {tuple(at_train[0])} to {out}, but the "
-            f"targets are {tuple(at_train[1])}.{task.model_hint(shapes[0])}"
-        )
-    return task, *shapes
+def predictor(config: ExperimentConfig, net, input_shape, target_shape, normalizers: dict):
+    """The map raw task input -> raw task target made from a trained ``net``."""
+    predict = make_task(config.data).predictor(net, input_shape, target_shape)
+    if normalizers.get("inputs") is None and normalizers.get("outputs") is None:
+        return predict
+    return Normalized(predict, normalizers["inputs"], normalizers["outputs"])
 
 
-def run_experiment(config: ExperimentConfig, *, progress: bool = True) -> dict:
-    """Train and evaluate; returns the results dictionary also written to ``results.json``."""
-    task, a_shape, u_shape = check_config(config)  # before the run directory is made
-    model = build_model(config.model.name, config.model.kwargs, seed=config.model.seed)
-    stride = config.data.train_stride
-    run_dir = _prepare_run_dir(config)
-    t0 = time.perf_counter()
-    (a_train, u_train), (a_test, u_test), problem = load_data(config, progress=progress)
-    data_s = time.perf_counter() - t0
-    train_res = train_resolution(config, a_train.shape)
-    resolutions = config.eval.resolutions or [train_res]
+def _loss(config: ExperimentConfig, plan: Plan, normalizers: dict):
+    if config.data.task == "autoregressive":  # trained through the rollout (no normalizers)
+        return plan.task.loss(config.train.loss, plan.input_shape, plan.target_shape)
+    base = LOSSES[config.train.loss]
+    shapes = plan.input_shape, plan.target_shape
+    return lambda net, a, u: base(predictor(config, net, *shapes, normalizers), a, u)
 
-    if config.data.online:
-        if stride != 1:
-            raise ValueError("data.train_stride must be 1 with data.online = true.")
-        data = OnlineSource(problem, config.train.batch_size, seed=config.train.seed)
-        steps_per_epoch = max(1, config.data.num_train // config.train.batch_size)
+
+def _normalizers(config: ExperimentConfig, run_dir: Path, data: RunData) -> dict:
+    path = run_dir / "normalizers.h5"
+    if path.exists():  # fitted when the run started: a resumed run uses the same statistics
+        return load_normalizers(path)
+    d = config.data
+    fitted = {
+        "inputs": fit_normalizer(d.input_normalizer, (a for a, _ in data.train.batches(64))),
+        "outputs": fit_normalizer(d.output_normalizer, (u for _, u in data.train.batches(64))),
+    }
+    save_normalizers(path, fitted)
+    return fitted
+
+
+def _stride_index(ndim: int, stride: int) -> tuple:
+    return (Ellipsis,) + (slice(None, None, stride),) * (ndim - 2)
+
+
+def _loader(config: ExperimentConfig, plan: Plan, data: RunData):
+    d, t = config.data, config.train
+    if d.online:
+        source = OnlineSource(data.problem, t.batch_size, seed=t.seed)
+        return source, max(1, d.num_train // t.batch_size)
+
+    def read(positions):
+        a, u = data.train.read(positions)
+        return a[_stride_index(a.ndim, d.train_stride)], u[_stride_index(u.ndim, d.train_stride)]
+
+    if in_memory(config, plan.input_shape, plan.target_shape):
+        a, u = read(np.arange(len(data.train)))
+        loader = ArrayLoader(a, u, t.batch_size, seed=t.seed)
     else:
-        data = ArrayLoader(
-            subsample(a_train, stride), subsample(u_train, stride), config.train.batch_size,
-            seed=config.train.seed,
-        )  # fmt: skip
-        steps_per_epoch = data.batches_per_epoch
-    optimizer = make_optimizer(config, steps_per_epoch)
-    loss = task.loss(config.train.loss, a_shape, u_shape)
+        loader = StreamingLoader(read, len(data.train), t.batch_size, seed=t.seed)
+    return loader, loader.batches_per_epoch
 
-    def evaluate(net):
-        predict = task.predictor(net, a_shape, u_shape)
-        return evaluate_resolutions(predict, a_test, u_test, [train_res])
 
-    t1 = time.perf_counter()
-    result = fit(
-        model, optimizer, data, loss=loss,
-        num_steps=config.train.num_epochs * steps_per_epoch,
-        run_dir=run_dir,
-        checkpoint_every=config.train.checkpoint_every_epochs * steps_per_epoch,
-        log_every=steps_per_epoch,
-        evaluate=evaluate,
-        eval_every=max(1, config.train.num_epochs // 10) * steps_per_epoch,
-        record={"model": dataclasses.asdict(config.model)},
-        devices=_devices_for(config.train.batch_size),
-        progress=progress,
-    )  # fmt: skip
-    train_s = time.perf_counter() - t1
-    predict = task.predictor(result.model, a_shape, u_shape)
-    scores = evaluate_resolutions(predict, a_test, u_test, resolutions)
-    results = {
+def _write_run_json(run_dir: Path, config, plan: Plan, data_description: str, overrides) -> None:
+    meta = {
+        "pdejax_version": __version__,
+        "cwd": os.getcwd(),
+        "input_shape": list(plan.input_shape),
+        "target_shape": list(plan.target_shape),
+        "train_resolution": plan.train_resolution,
+        "resolutions": plan.resolutions,
+        "data": data_description,
+        "overrides": list(overrides),
+    }
+    tmp = run_dir / "run.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, run_dir / "run.json")
+
+
+def run_experiment(config: ExperimentConfig, *, progress: bool = True, overrides=()) -> dict:
+    """Train and evaluate; returns the results dictionary also written to ``results.json``.
+
+    ``overrides`` (the ``--set`` strings the configuration was built with) are recorded in the
+    report. A finished run is returned as it is, with ``results["finished"] = True``."""
+    plan = check_config(config)  # before anything is written
+    run_dir = run_directory(config)
+    state = _claim_run_dir(config, run_dir)  # refuses a foreign directory before touching it
+    with RunLock(run_dir / "train.lock", who="train"):
+        state = _claim_run_dir(config, run_dir)  # another process may have finished meanwhile
+        if state == "finished":
+            return dict(json.loads((run_dir / "results.json").read_text()), finished=True)
+        (run_dir / "config.json").write_text(json.dumps(to_dict(config), indent=2, sort_keys=True))
+        _write_run_json(run_dir, config, plan, plan.spec.description, overrides)
+        return _run(config, plan, run_dir, progress, overrides)
+
+
+def _run(config: ExperimentConfig, plan: Plan, run_dir: Path, progress: bool, overrides) -> dict:
+    model = build_model(config.model.name, config.model.kwargs, seed=config.model.seed)
+    t0 = time.perf_counter()
+    data = open_run_data(config, progress=progress)
+    try:
+        data_s = time.perf_counter() - t0
+        normalizers = _normalizers(config, run_dir, data)
+        loader, steps_per_epoch = _loader(config, plan, data)
+        shapes = plan.input_shape, plan.target_shape
+        test_batches = list(data.test.batches(32)) if _small(config, plan) else None
+
+        def tests():
+            return test_batches if test_batches is not None else data.test.batches(32)
+
+        def evaluate(net):
+            return evaluate_batches(predictor(config, net, *shapes, normalizers), tests(), [plan.train_resolution])  # fmt: skip
+
+        t = config.train
+        t1 = time.perf_counter()
+        try:
+            result = fit(
+                model, make_optimizer(config, steps_per_epoch), loader,
+                loss=_loss(config, plan, normalizers),
+                num_steps=t.num_epochs * steps_per_epoch,
+                run_dir=run_dir,
+                checkpoint_every=t.checkpoint_every_epochs * steps_per_epoch,
+                log_every=steps_per_epoch,
+                evaluate=evaluate,
+                eval_every=max(1, t.num_epochs // 10) * steps_per_epoch,
+                record={"model": dataclasses.asdict(config.model)},
+                devices=_devices_for(t.batch_size),
+                progress=progress,
+                max_to_keep=t.keep_checkpoints,
+            )  # fmt: skip
+        finally:
+            if isinstance(loader, StreamingLoader):
+                loader.close()
+        train_s = time.perf_counter() - t1
+        predict = predictor(config, result.model, *shapes, normalizers)
+        scores = evaluate_batches(predict, tests(), plan.resolutions)
+        results = _results(config, plan, result, scores, data_s, train_s, predict, overrides)
+        (run_dir / "results.json").write_text(json.dumps(results, indent=2))
+        k = min(config.eval.num_plot_samples, len(data.test))
+        figures = []
+        if k:
+            a, u = data.test.read(np.arange(k))
+            index = resolution_index(a.shape, plan.train_resolution)
+            figures = plan.task.plot(run_dir, predict, a[index], u[index], k)
+        write_report(run_dir, config, results, figures)
+        return results
+    finally:
+        data.close()
+
+
+def _small(config: ExperimentConfig, plan: Plan) -> bool:
+    size = 4 * config.data.num_test * (math.prod(plan.input_shape) + math.prod(plan.target_shape))
+    return size < 1e9
+
+
+def _results(config, plan, result, scores, data_s, train_s, predict, overrides) -> dict:
+    trajectory = config.data.task != "operator"
+    if trajectory:
+        frames = plan.target_shape[0] // (plan.input_shape[0] // config.data.input_frames)
+    return {
         "name": config.name,
-        "problem": config.data.problem,
+        "problem": config.data.problem or None,
+        "path": config.data.path or None,
+        "data": plan.spec.description,
         "task": config.data.task,
         **(
-            {"input_frames": config.data.input_frames, "predicted_frames": predict.num_frames}
-            if config.data.task != "operator"
+            {"input_frames": config.data.input_frames, "predicted_frames": frames}
+            if trajectory
             else {}
         ),  # fmt: skip
         "model": config.model.name,
-        "num_parameters": int(sum(x.size for x in jax.tree.leaves(_arrays(result.model)))),
+        "num_parameters": int(
+            sum(x.size for x in jax.tree.leaves(eqx.filter(result.model, eqx.is_inexact_array)))
+        ),  # fmt: skip
+        "normalizers": {
+            "inputs": config.data.input_normalizer,
+            "outputs": config.data.output_normalizer,
+        },  # fmt: skip
         "steps": result.step,
-        "train_resolution": train_res,
+        "train_resolution": plan.train_resolution,
         "data_seconds": data_s,
         "train_seconds": train_s,
         "final_train_loss": result.history[-1]["train_loss"] if result.history else None,
         **scores,
         "expected": config.expected,
+        "overrides": list(overrides),
         "backend": jax.default_backend(),
         "num_devices": len(_devices_for(config.train.batch_size)),
     }
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2))
-    plot_index = (Ellipsis,) + (slice(None, None, stride),) * (a_test.ndim - 2)
-    figures = task.plot(
-        run_dir, predict, a_test[plot_index], u_test[plot_index], config.eval.num_plot_samples
-    )
-    write_report(run_dir, config, results, figures)
-    return results
-
-
-def _arrays(model):
-    return eqx.filter(model, eqx.is_inexact_array)
 
 
 def _devices_for(batch_size: int):
@@ -235,46 +277,80 @@ def _devices_for(batch_size: int):
     return devices
 
 
+def _meta(run_dir: Path) -> dict:
+    path = run_dir / "run.json"
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        raise ValueError(f"{path} is damaged (not JSON); delete the run directory and retrain.") from None  # fmt: skip
+
+
 def load_run(run_dir: str | Path):
-    """Rebuild ``(config, model)`` from a run directory's configuration and newest intact
+    """``(config, model)`` of a run directory: the model is the run's predictor, mapping the
+    task's *raw* input to its *raw* target (normalizers included; for a trajectory task the
+    rollout or space-time wrapper around the trained net), rebuilt from the newest intact
     checkpoint."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise ValueError(f"load_run: {run_dir} has no config.json; is it a pdejax run directory?")
-    config = from_dict(json.loads((run_dir / "config.json").read_text()))
+    try:
+        config = from_dict(json.loads((run_dir / "config.json").read_text()))
+    except json.JSONDecodeError:
+        raise ValueError(f"load_run: {run_dir / 'config.json'} is damaged (not JSON).") from None
     template = build_model(config.model.name, config.model.kwargs, seed=config.model.seed)
     optimizer = make_optimizer(config, 1)
     ckpt = Checkpointer(run_dir / "checkpoints")
     try:
-        _, model, _, _, _ = ckpt.restore(
-            template, optimizer.init(eqx.filter(template, eqx.is_array))
-        )
+        _, net, _, _, _ = ckpt.restore(template, optimizer.init(eqx.filter(template, eqx.is_array)))
     finally:
         ckpt.close()
-    return config, model
+    meta = _meta(run_dir)
+    if "input_shape" in meta:
+        shapes = tuple(meta["input_shape"]), tuple(meta["target_shape"])
+    else:  # a run written by pdejax 0.1.0
+        from .rundata import data_spec, task_shapes
+
+        shapes = task_shapes(config, data_spec(config))
+    return config, predictor(config, net, *shapes, load_normalizers(run_dir / "normalizers.h5"))
 
 
 def evaluate_run(run_dir: str | Path, resolutions: list[int] | None = None) -> dict:
-    """``pdejax evaluate``: rebuild the model from its checkpoint and score the test set."""
-    config, model = load_run(run_dir)
-    _, (a_test, u_test), _ = load_data(config, progress=False)
-    res = resolutions or config.eval.resolutions or [train_resolution(config, a_test.shape)]
-    task = make_task(config.data)
-    predict = task.predictor(model, a_test.shape[1:], u_test.shape[1:])
-    scores = evaluate_resolutions(predict, a_test, u_test, res)
-    (Path(run_dir) / "evaluation.json").write_text(json.dumps(scores, indent=2))
+    """``pdejax evaluate``: rebuild the run's predictor and score its test split."""
+    run_dir = Path(run_dir)
+    config, predict = load_run(run_dir)
+    meta = _meta(run_dir)
+    config = _at_training_cwd(config, meta.get("cwd"))
+    plan = check_config(config)
+    res = resolutions or plan.resolutions
+    data = open_run_data(config, progress=False)
+    try:
+        scores = evaluate_batches(predict, data.test.batches(32), res)
+    finally:
+        data.close()
+    (run_dir / "evaluation.json").write_text(json.dumps(scores, indent=2))
     return scores
 
 
+def _at_training_cwd(config: ExperimentConfig, cwd: str | None) -> ExperimentConfig:
+    """Relative data paths of the configuration, resolved where training ran."""
+    if not cwd:
+        return config
+    d = config.data
+
+    def where(p: str) -> str:
+        return p if not p or Path(p).is_absolute() else str(Path(cwd) / p)
+
+    data = dataclasses.replace(
+        d, data_dir=where(d.data_dir), path=where(d.path), test_path=where(d.test_path)
+    )
+    return dataclasses.replace(config, data=data)
+
+
 __all__ = [
-    "check_config",
-    "check_task",
-    "data_path",
     "evaluate_run",
-    "load_data",
     "load_run",
     "make_optimizer",
+    "predictor",
     "run_directory",
     "run_experiment",
-    "train_resolution",
 ]

@@ -9,9 +9,15 @@ Nothing here knows about configuration files or reports; that is :mod:`pdejax.ex
 
 from .checkpoint import Checkpointer, CheckpointError, CheckpointWarning, named_arrays
 from .distributed import batch_mesh, initialize_distributed, place
-from .evaluate import batched_forward, evaluate_resolutions
+from .evaluate import (
+    batched_forward,
+    evaluate_batches,
+    evaluate_resolutions,
+    resolution_stride,
+    strided_size,
+)
 from .fit import FitResult, fit, make_train_step
-from .loaders import ArrayLoader, OnlineSource
+from .loaders import ArrayLoader, OnlineSource, StreamingLoader
 from .losses import Loss, h1_loss, mse_loss, relative_l2_loss, rollout_loss
 from .metrics_log import MetricsLog, MetricsWarning, read_metrics
 from .schedules import SCHEDULES, lr_schedule
@@ -27,8 +33,10 @@ __all__ = [
     "MetricsWarning",
     "OnlineSource",
     "SCHEDULES",
+    "StreamingLoader",
     "batch_mesh",
     "batched_forward",
+    "evaluate_batches",
     "evaluate_resolutions",
     "fit",
     "h1_loss",
@@ -40,5 +48,7 @@ __all__ = [
     "place",
     "read_metrics",
     "relative_l2_loss",
+    "resolution_stride",
     "rollout_loss",
+    "strided_size",
 ]

@@ -5,6 +5,8 @@ Both are reproducible and resumable: batch ``s`` is a pure function of the seed 
 resumed run sees exactly the batches an uninterrupted one would.
 """
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -13,42 +15,108 @@ import numpy as np
 from ..data.problems import Problem
 
 
-class ArrayLoader:
-    """Mini-batches of in-memory arrays, reshuffled every epoch.
+class _EpochOrder:
+    """The sample order of epoch ``e``: ``numpy.random.default_rng([seed, e]).permutation``, a
+    pure function of the seed and the epoch, so a resumed run sees the same batches; batch ``s``
+    is a sorted slice of it (sorted: a file reads its rows in order). Incomplete last batches are
+    dropped."""
 
-    The order of epoch ``e`` is ``numpy.random.default_rng([seed, e]).permutation``: a pure
-    function of the seed and the epoch, so a resumed run sees the same batches. Incomplete
-    last batches are dropped.
+    def __init__(self, num_samples: int, batch_size: int, seed: int, shuffle: bool, who: str):
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, int)
+            or not 0 < batch_size <= num_samples
+        ):
+            raise ValueError(
+                f"{who}: `batch_size` must be in [1, {num_samples}] (the number of training "
+                f"samples), got {batch_size!r}."
+            )  # fmt: skip
+        self.num_samples, self.batch_size, self.seed, self.shuffle = (
+            num_samples, batch_size, seed, shuffle,
+        )  # fmt: skip
+        self._cached_epoch = None
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.num_samples // self.batch_size
+
+    def _order(self, epoch: int) -> np.ndarray:
+        if self._cached_epoch != epoch:  # one permutation per epoch, not per step
+            rng = np.random.default_rng([self.seed, epoch])
+            n = self.num_samples
+            self._cached_order = rng.permutation(n) if self.shuffle else np.arange(n)
+            self._cached_epoch = epoch
+        return self._cached_order
+
+    def selection(self, step: int) -> np.ndarray:
+        epoch, index = divmod(step, self.batches_per_epoch)
+        order = self._order(epoch)
+        return np.sort(order[index * self.batch_size : (index + 1) * self.batch_size])
+
+
+class ArrayLoader(_EpochOrder):
+    """Mini-batches of in-memory arrays, reshuffled every epoch (see :class:`StreamingLoader`
+    for data read from disk batch by batch, in the same order).
+
+    Example:
+        >>> import numpy as np
+        >>> loader = ArrayLoader(np.arange(8.0)[:, None], np.zeros((8, 1)), 4, seed=0)
+        >>> loader.batches_per_epoch, loader.batch(0)[0].shape
+        (2, (4, 1))
     """
 
     def __init__(self, inputs, targets, batch_size: int, *, seed: int = 0, shuffle: bool = True):
         if len(inputs) != len(targets):
             raise ValueError("ArrayLoader: `inputs` and `targets` need the same number of samples.")
-        if not 0 < batch_size <= len(inputs):
-            raise ValueError(
-                f"ArrayLoader: `batch_size` must be in [1, {len(inputs)}] (the number of "
-                f"samples), got {batch_size}."
-            )
+        super().__init__(len(inputs), batch_size, seed, shuffle, "ArrayLoader")
         self.inputs, self.targets = np.asarray(inputs), np.asarray(targets)
-        self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
-
-    @property
-    def batches_per_epoch(self) -> int:
-        return len(self.inputs) // self.batch_size
-
-    def _order(self, epoch: int) -> np.ndarray:
-        if getattr(self, "_cached_epoch", None) != epoch:  # one permutation per epoch, not step
-            n = len(self.inputs)
-            rng = np.random.default_rng([self.seed, epoch])
-            self._cached_order = rng.permutation(n) if self.shuffle else np.arange(n)
-            self._cached_epoch = epoch
-        return self._cached_order
 
     def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        epoch, index = divmod(step, self.batches_per_epoch)
-        order = self._order(epoch)
-        sel = np.sort(order[index * self.batch_size : (index + 1) * self.batch_size])
+        sel = self.selection(step)
         return self.inputs[sel], self.targets[sel]
+
+
+class StreamingLoader(_EpochOrder):
+    """Mini-batches read on demand by ``read(sorted_positions) -> (inputs, targets)`` (e.g. from
+    an HDF5 file), in exactly the order of an :class:`ArrayLoader` on the same data, so a run
+    gives the same result in memory or streamed. A background thread reads the next
+    ``prefetch`` batches ahead; host memory holds at most ``prefetch + 1`` batches, whatever
+    the size of the data.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(8.0)[:, None]
+        >>> stream = StreamingLoader(lambda i: (x[i], 2 * x[i]), 8, 4, seed=0)
+        >>> bool(np.all(stream.batch(1)[0] == ArrayLoader(x, 2 * x, 4, seed=0).batch(1)[0]))
+        True
+        >>> stream.close()
+    """
+
+    def __init__(
+        self, read, num_samples: int, batch_size: int, *, seed: int = 0, shuffle: bool = True,
+        prefetch: int = 2,
+    ):  # fmt: skip
+        super().__init__(num_samples, batch_size, seed, shuffle, "StreamingLoader")
+        self.read, self.prefetch = read, prefetch
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdejax-prefetch")
+        self._pending: dict[int, Future] = {}
+
+    def _submit(self, step: int) -> None:
+        if step not in self._pending:
+            self._pending[step] = self._pool.submit(self.read, self.selection(step))
+
+    def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        for stale in [s for s in self._pending if s < step]:
+            self._pending.pop(stale).cancel()
+        for ahead in range(step, step + 1 + self.prefetch):
+            self._submit(ahead)
+        return self._pending.pop(step).result()
+
+    def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True)
 
 
 class OnlineSource:
@@ -74,4 +142,4 @@ class OnlineSource:
         return jax.vmap(one)(keys)
 
 
-__all__ = ["ArrayLoader", "OnlineSource"]
+__all__ = ["ArrayLoader", "OnlineSource", "StreamingLoader"]
