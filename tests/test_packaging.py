@@ -11,8 +11,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pdejax", "solvers", "surrogates")
 # import name -> distribution, where the environment cannot tell (module not installed)
@@ -141,10 +139,10 @@ resolutions = [32]
 """
 
 
-@pytest.mark.slow
 def test_a_plain_install_without_extras_trains(tmp_path):
     """Build a wheel, ``pip install`` it (no extras) into a fresh venv, ``pdejax train`` a tiny
-    config: the command must not need matplotlib or anything else outside the dependencies."""
+    config: the command must not need matplotlib or anything else outside the dependencies.
+    23-29 s on 2 idle cores with pip's local index and cache (about 70 s under full load)."""
     wheels, venv = tmp_path / "wheels", tmp_path / "venv"
     pip_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
