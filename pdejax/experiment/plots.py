@@ -89,7 +89,7 @@ def plot_frames(
     """First and last predicted frame of test sample 0 (truth, prediction, error, with
     colorbars) and the relative L2 per predicted frame (mean over the plotted samples)."""
     plt = pyplot()
-    if plt is None:
+    if plt is None or a_test.ndim - 2 not in (1, 2):
         return []
     k = max(1, min(num_samples, len(a_test)))
     pred = first_batch_predictions(predict, a_test, k)
@@ -103,18 +103,20 @@ def plot_frames(
     grid = fig.add_gridspec(3, 3)
     for col, j in enumerate((0, n - 1)):
         lim = np.abs(true[0, j, 0]).max()
-        for row, (what, field) in enumerate(
-            (
-                ("truth", true[0, j, 0]),
-                ("prediction", pred[0, j, 0]),
-                ("prediction - truth", pred[0, j, 0] - true[0, j, 0]),
-            )  # fmt: skip
-        ):
+        panels = (("truth", true[0, j, 0]), ("prediction", pred[0, j, 0]),
+                  ("prediction - truth", pred[0, j, 0] - true[0, j, 0]))  # fmt: skip
+        for row, (what, field) in enumerate(panels):
             ax = fig.add_subplot(grid[row, col])
+            title = f"{what}, predicted frame {j + 1}"
+            if field.ndim == 1:  # 1-d frames: lines over x
+                ax.plot(np.linspace(0, 1, field.size, endpoint=False), field, label=what)
+                ax.set(title=title, xlabel="x", ylabel="value")
+                ax.legend(fontsize=8)
+                continue
             scale = lim if row < 2 else np.abs(field).max()
             im = ax.imshow(field.T, origin="lower", cmap="RdBu_r", vmin=-scale, vmax=scale,
                            extent=(0, 1, 0, 1))  # fmt: skip
-            ax.set(title=f"{what}, predicted frame {j + 1}", xlabel="x", ylabel="y")
+            ax.set(title=title, xlabel="x", ylabel="y")
             fig.colorbar(im, ax=ax, fraction=0.046)
     ax = fig.add_subplot(grid[:, 2])
     ax.semilogy(np.arange(1, n + 1), err, "o-")

@@ -113,8 +113,8 @@ def _normalizers(config: ExperimentConfig, run_dir: Path, data: RunData) -> dict
         return load_normalizers(path)
     d = config.data
     fitted = {
-        "inputs": fit_normalizer(d.input_normalizer, (a for a, _ in data.train.batches(64))),
-        "outputs": fit_normalizer(d.output_normalizer, (u for _, u in data.train.batches(64))),
+        "inputs": fit_normalizer(d.input_normalizer, (a for a, _ in data.train.batches(16))),
+        "outputs": fit_normalizer(d.output_normalizer, (u for _, u in data.train.batches(16))),
     }
     save_normalizers(path, fitted)
     return fitted
