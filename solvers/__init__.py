@@ -7,9 +7,15 @@ provide an :class:`pdejax.AbstractDynamics`), so it is interchangeable with a le
 from pdejax.timestepping import AbstractIMEXScheme, CrankNicolsonRK3, CrankNicolsonRK4
 
 from . import ns_problems as ns_problems  # registers the "fno/navier_stokes_*" problems
+from .advection_diffusion import AdvectionDiffusion, Heat  # "heat/2d", "advection_diffusion/1d"
+from .allen_cahn import AllenCahn  # registers "allen_cahn/2d"
 from .burgers import Burgers1D, Burgers1DDynamics  # registers "fno/burgers"
 from .burgers_fd import Burgers1DFD, Dirichlet, Periodic
 from .darcy import Darcy2D  # registers "fno/darcy"
+from .fisher_kpp import FisherKPP  # registers "fisher_kpp/1d"
+from .gray_scott import GrayScott2D  # registers "gray_scott/2d"
+from .korteweg_de_vries import KortewegDeVries1D  # registers "kdv/solitons"
+from .kuramoto_sivashinsky import KuramotoSivashinsky1D, KuramotoSivashinsky2D  # "ks/1d", "ks/2d"
 from .navier_stokes import NavierStokes2D, NavierStokesDynamics2D
 from .ns_diagnostics import (
     energy_spectrum,
@@ -43,4 +49,12 @@ __all__: list[str] = [
     "max_cfl",
     "streamfunction",
     "velocity",
+    "AdvectionDiffusion",
+    "AllenCahn",
+    "FisherKPP",
+    "GrayScott2D",
+    "Heat",
+    "KortewegDeVries1D",
+    "KuramotoSivashinsky1D",
+    "KuramotoSivashinsky2D",
 ]

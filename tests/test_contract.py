@@ -18,6 +18,16 @@ from cases_navier_stokes import (
     make_navier_stokes_etdrk4,
 )
 from cases_neural_ode import make_mlp_dynamics
+from cases_semilinear import (
+    make_advection_diffusion,
+    make_allen_cahn,
+    make_fisher_kpp,
+    make_gray_scott,
+    make_heat_equation,
+    make_kdv,
+    make_ks_1d,
+    make_ks_2d,
+)
 from cases_surrogates import SURROGATE_CASES
 from contract import (
     Case,
@@ -51,6 +61,10 @@ def make_fisher(variant):
     return model, 0.5 + 0.3 * _smooth_field(grid, jr.key(1))
 
 
+# the semilinear PDEs share one base class: four of them (ETDRK4 1-d, complex symbol, two
+# channels, an IMEX scheme) run by default, the other four in `make test-slow`
+SLOW = pytest.mark.slow
+
 CASES = [
     Case("toy/HeatStepper", make_heat),
     Case("toy/FisherKPP", make_fisher),
@@ -63,6 +77,14 @@ CASES = [
     Case("solvers/NavierStokes2D-ETDRK4", make_navier_stokes_etdrk4),
     Case("solvers/NavierStokesDynamics2D", make_navier_stokes_dynamics),
     Case("neural_ode/MLPDynamics", make_mlp_dynamics),
+    Case("solvers/KuramotoSivashinsky1D", make_ks_1d),
+    pytest.param(Case("solvers/KuramotoSivashinsky2D", make_ks_2d), marks=SLOW),
+    Case("solvers/KortewegDeVries1D", make_kdv),
+    pytest.param(Case("solvers/FisherKPP", make_fisher_kpp), marks=SLOW),
+    Case("solvers/AllenCahn-CNRK3", make_allen_cahn),
+    Case("solvers/GrayScott2D", make_gray_scott),
+    pytest.param(Case("solvers/AdvectionDiffusion", make_advection_diffusion), marks=SLOW),
+    pytest.param(Case("solvers/Heat", make_heat_equation), marks=SLOW),
 ]
 
 CHECKS = [
