@@ -74,7 +74,18 @@ class Dataset:
 
 def save_dataset(dataset: Dataset, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write ``dataset`` atomically (to a temporary file, then renamed): a crash never leaves a
-    half-written file at ``path``. Refuses to replace an existing file unless ``overwrite``."""
+    half-written file at ``path``. Refuses to replace an existing file unless ``overwrite``.
+
+    Example:
+        >>> import tempfile, pathlib, numpy as np
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "doc.h5"
+        >>> ds = Dataset(np.zeros((3, 1, 8)), np.ones((3, 1, 8)), problem="doc")
+        >>> save_dataset(ds, path).name, sorted(p.name for p in path.parent.iterdir())
+        ('doc.h5', ['doc.h5'])
+        >>> save_dataset(ds, path)
+        Traceback (most recent call last):
+        ValueError: save_dataset: .../doc.h5 exists; pass `overwrite=True` to replace it.
+    """
     path = Path(path)
     if path.exists() and not overwrite:
         raise ValueError(f"save_dataset: {path} exists; pass `overwrite=True` to replace it.")
@@ -113,7 +124,21 @@ def write_axes(f: h5py.File, dataset: Dataset) -> None:
 
 
 def load_dataset(path: str | os.PathLike) -> Dataset:
-    """Read a file written by :func:`save_dataset` or :func:`pdejax.data.generate`."""
+    """Read a file written by :func:`save_dataset` or :func:`pdejax.data.generate`.
+
+    Example (a round trip, and a file that is not a pdejax data set):
+        >>> import tempfile, pathlib, numpy as np
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ds = Dataset(np.arange(6.0).reshape(3, 1, 2), np.ones((3, 1, 2)), problem="doc",
+        ...              parameters={"nu": 0.1}, times=np.array([1.0]))
+        >>> back = load_dataset(save_dataset(ds, folder / "doc.h5"))
+        >>> back.inputs[2].tolist(), back.problem, back.parameters, back.times.tolist()
+        ([[4.0, 5.0]], 'doc', {'nu': 0.1}, [1.0])
+        >>> _ = (folder / "notes.h5").write_text("not HDF5")
+        >>> load_dataset(folder / "notes.h5")
+        Traceback (most recent call last):
+        ValueError: load_dataset: .../notes.h5 is not a readable HDF5 file (corrupt or truncated?): ...
+    """
     path = Path(path)
     if not path.exists():
         raise ValueError(f"load_dataset: no such file {path}.")

@@ -26,7 +26,20 @@ from .tasks import AbstractTask, make_task
 
 @dataclasses.dataclass
 class Plan:
-    """What a checked configuration will do."""
+    """What a checked configuration will do.
+
+    Example (Burgers at 64 points, trained on every second point, evaluated at 32 and 64):
+        >>> import tempfile
+        >>> from pdejax.experiment import from_dict
+        >>> cfg = from_dict({
+        ...     "data": {"problem": "fno/burgers", "problem_args": {"num_points": 64},
+        ...              "num_train": 8, "num_test": 2, "train_stride": 2, "data_dir": tempfile.mkdtemp()},
+        ...     "model": {"kwargs": {"in_channels": 1, "out_channels": 1, "modes": [4], "width": 8}},
+        ...     "train": {"batch_size": 4}, "eval": {"resolutions": [32, 64]}})
+        >>> plan = check_config(cfg)
+        >>> plan.task.name, plan.input_shape, plan.target_shape, plan.train_resolution, plan.resolutions
+        ('operator', (1, 64), (1, 64), 32, [32, 64])
+    """
 
     task: AbstractTask
     spec: DataSpec
@@ -191,7 +204,27 @@ def check_config(config: ExperimentConfig) -> Plan:
     """Check everything that needs no solve and no training; return the :class:`Plan`.
 
     Builds the model only abstractly (no weights computed) and opens a data file only to read
-    its layout."""
+    its layout.
+
+    Example (a model that does not fit the data is one line, before anything is written):
+        >>> import tempfile
+        >>> from pdejax.experiment import from_dict
+        >>> cfg = from_dict({
+        ...     "data": {"problem": "fno/burgers", "problem_args": {"num_points": 32},
+        ...              "num_train": 8, "num_test": 2, "data_dir": tempfile.mkdtemp()},
+        ...     "model": {"kwargs": {"in_channels": 1, "out_channels": 1, "modes": [4], "width": 8}},
+        ...     "train": {"batch_size": 4}})
+        >>> check_config(cfg).input_shape
+        (1, 32)
+        >>> cfg.model.kwargs["in_channels"] = 2
+        >>> check_config(cfg)
+        Traceback (most recent call last):
+        ValueError: model.kwargs: the model cannot take this data: ...
+        >>> cfg.train.batch_size = 16
+        >>> check_config(cfg)
+        Traceback (most recent call last):
+        ValueError: config: `train.batch_size` = 16 exceeds `data.num_train` = 8; lower the batch size or use more training samples.
+    """
     _check_problem(config)
     spec = data_spec(config)
     _check_counts(config, spec)

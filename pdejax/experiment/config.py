@@ -24,7 +24,16 @@ Normalizer = Literal["none", "pointwise", "per_channel", "minmax"]
 
 @dataclasses.dataclass
 class DataConfig:
-    """Where training data comes from: a registered problem (generated and cached) or a file."""
+    """Where training data comes from: a registered problem (generated and cached) or a file.
+
+    Example (the defaults, and a setting outside its allowed values):
+        >>> data = DataConfig(problem="fno/burgers", num_train=8)
+        >>> data.task, data.num_test, data.input_normalizer
+        ('operator', 100, 'none')
+        >>> from_dict({"data": {"task": "rollout"}})
+        Traceback (most recent call last):
+        ValueError: config: `data.task` = 'rollout' is not one of the allowed values: 'operator', 'autoregressive', 'space_time'.
+    """
 
     # --- one of the two sources
     problem: str = ""  # a registered problem name (`pdejax problems` lists them)
@@ -64,7 +73,16 @@ class DataConfig:
 @dataclasses.dataclass
 class ModelConfig:
     """A model from the registry (:func:`pdejax.experiment.available_models`) and its keyword
-    arguments."""
+    arguments.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from pdejax.experiment import build_model
+        >>> model = ModelConfig("FNO", {"in_channels": 1, "out_channels": 1, "modes": [4], "width": 8})
+        >>> net = build_model(model.name, model.kwargs, seed=model.seed)
+        >>> net(jnp.ones((1, 16))).shape
+        (1, 16)
+    """
 
     name: str = "FNO"
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -73,6 +91,19 @@ class ModelConfig:
 
 @dataclasses.dataclass
 class TrainConfig:
+    """How the model is trained: epochs and batch size, Adam with ``weight_decay`` added to the
+    gradients (as ``torch.optim.Adam``) under a learning-rate ``schedule``, the loss, and how
+    often checkpoints are written (in epochs).
+
+    Example (an integer where a float is expected is accepted; the reverse is an error):
+        >>> train = from_dict({"train": {"learning_rate": 1, "schedule": "cosine"}}).train
+        >>> train.learning_rate, train.schedule, train.num_epochs
+        (1.0, 'cosine', 100)
+        >>> from_dict({"train": {"batch_size": 2.5}})
+        Traceback (most recent call last):
+        ValueError: config: `train.batch_size` = 2.5 is a float, expected int.
+    """
+
     num_epochs: int = 100
     batch_size: int = 20
     learning_rate: float = 1e-3
@@ -88,6 +119,18 @@ class TrainConfig:
 
 @dataclasses.dataclass
 class EvalConfig:
+    """What is evaluated after training: the test error at each of ``resolutions`` (points per
+    axis, from the stored resolution by striding; empty: the training resolution) and figures
+    of the first ``num_plot_samples`` test samples.
+
+    Example:
+        >>> from_dict({"eval": {"resolutions": [64, 256]}}).eval
+        EvalConfig(resolutions=[64, 256], num_plot_samples=3)
+        >>> from_dict({"eval": {"resolutions": 64}})
+        Traceback (most recent call last):
+        ValueError: config: `eval.resolutions` must be a list, got 64.
+    """
+
     resolutions: list[int] = dataclasses.field(default_factory=list)  # empty: training resolution
     num_plot_samples: int = 3
 
@@ -96,13 +139,32 @@ class EvalConfig:
 class SmokeConfig:
     """What ``pdejax train CONFIG --smoke`` changes beyond the sample and epoch counts: only
     *time* (a shorter final time, a shorter output interval), never space, so that a smoke run
-    exercises the configuration at its real resolution."""
+    exercises the configuration at its real resolution.
+
+    Example:
+        >>> cfg = from_dict({"name": "x", "data": {"problem": "fno/burgers"},
+        ...                  "smoke": {"set": ["data.problem_args.num_steps=10"]}})
+        >>> smoke = smoke_config(cfg)
+        >>> smoke.data.problem_args, smoke.train.num_epochs, cfg.data.problem_args
+        ({'num_steps': 10}, 1, {})
+    """
 
     set: list[str] = dataclasses.field(default_factory=list)  # "section.key=value" overrides
 
 
 @dataclasses.dataclass
 class ExperimentConfig:
+    """A whole experiment, as one TOML file holds it: a ``name``, the ``run_dir`` (default
+    ``runs/<name>``), the ``[data]``, ``[model]``, ``[train]``, ``[eval]`` and ``[smoke]``
+    sections and the published figures to compare with (``[expected]``). Build it with
+    :func:`load_config` or :func:`from_dict`, which check every key.
+
+    Example:
+        >>> cfg = ExperimentConfig(name="demo")
+        >>> cfg.data.num_train, cfg.model.name, cfg.train.batch_size, cfg.eval.resolutions
+        (1000, 'FNO', 20, [])
+    """
+
     name: str = "experiment"
     description: str = ""
     run_dir: str = ""  # default runs/<name>
@@ -196,7 +258,19 @@ def _apply_override(table: dict, override: str):
 
 
 def from_dict(table: dict, *, overrides: Sequence[str] = ()) -> ExperimentConfig:
-    """Build a validated :class:`ExperimentConfig` from a (TOML-like) dictionary."""
+    """Build a validated :class:`ExperimentConfig` from a (TOML-like) dictionary.
+
+    ``overrides`` are ``"section.key=value"`` strings, the value parsed as TOML (a bare word
+    is a string); they are applied before the checks.
+
+    Example:
+        >>> cfg = from_dict({"name": "doc"}, overrides=["data.problem=fno/burgers", "train.gamma=0.1"])
+        >>> cfg.data.problem, cfg.train.gamma
+        ('fno/burgers', 0.1)
+        >>> from_dict({"trian": {"num_epochs": 3}})
+        Traceback (most recent call last):
+        ValueError: config: unknown key(s) trian; known keys in [top level]: data, description, eval, expected, model, name, run_dir, smoke, train.
+    """
     table = _deep_copy(table)
     for o in overrides:
         _apply_override(table, o)
@@ -204,7 +278,20 @@ def from_dict(table: dict, *, overrides: Sequence[str] = ()) -> ExperimentConfig
 
 
 def load_config(path: str | os.PathLike, *, overrides: Sequence[str] = ()) -> ExperimentConfig:
-    """Read a TOML experiment file; errors name the file and the key."""
+    """Read a TOML experiment file; errors name the file and the key.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "exp.toml"
+        >>> _ = path.write_text('name = "doc"\\n[train]\\nnum_epochs = 5\\n')
+        >>> cfg = load_config(path, overrides=["train.batch_size=8"])
+        >>> cfg.name, cfg.train.num_epochs, cfg.train.batch_size
+        ('doc', 5, 8)
+        >>> _ = path.write_text('[train]\\nbatch_sise = 8\\n')
+        >>> load_config(path)
+        Traceback (most recent call last):
+        ValueError: .../exp.toml: config: unknown key(s) train.batch_sise; known keys in [train]: ...
+    """
     path = Path(path)
     try:
         table = tomllib.loads(path.read_text())
@@ -219,6 +306,15 @@ def load_config(path: str | os.PathLike, *, overrides: Sequence[str] = ()) -> Ex
 
 
 def to_dict(config: ExperimentConfig) -> dict:
+    """The configuration as nested dictionaries (JSON-serialisable), the inverse of
+    :func:`from_dict`; a run stores it as ``config.json``.
+
+    Example:
+        >>> cfg = from_dict({"name": "doc", "train": {"batch_size": 4}})
+        >>> table = to_dict(cfg)
+        >>> table["name"], table["train"]["batch_size"], from_dict(table) == cfg
+        ('doc', 4, True)
+    """
     return dataclasses.asdict(config)
 
 

@@ -43,6 +43,16 @@ from .tasks import LOSSES, make_task
 
 
 def run_directory(config: ExperimentConfig) -> Path:
+    """Where a run writes: ``run_dir``, or ``runs/<name>`` by default (relative to the
+    working directory).
+
+    Example:
+        >>> from pdejax.experiment import from_dict
+        >>> run_directory(from_dict({"name": "burgers"})).as_posix()
+        'runs/burgers'
+        >>> run_directory(from_dict({"name": "burgers", "run_dir": "out/b1"})).as_posix()
+        'out/b1'
+    """
     return Path(config.run_dir or f"runs/{config.name}")
 
 
@@ -92,7 +102,19 @@ def make_optimizer(config: ExperimentConfig, steps_per_epoch: int) -> optax.Grad
 
 
 def predictor(config: ExperimentConfig, net, input_shape, target_shape, normalizers: dict):
-    """The map raw task input -> raw task target made from a trained ``net``."""
+    """The map raw task input -> raw task target made from a trained ``net``.
+
+    Example (for an autoregressive task, the net rolled out on its own predictions):
+        >>> import jax.numpy as jnp
+        >>> from pdejax.experiment import build_model, from_dict
+        >>> cfg = from_dict({"data": {"task": "autoregressive", "input_frames": 2}})
+        >>> net = build_model("FNO", {"in_channels": 2, "out_channels": 1, "modes": [4], "width": 4})
+        >>> predict = predictor(cfg, net, (2, 16), (3, 16), {})
+        >>> type(predict).__name__, predict(jnp.zeros((2, 16))).shape
+        ('AutoregressivePredictor', (3, 16))
+        >>> predictor(from_dict({}), net, (2, 16), (1, 16), {}) is net  # an operator: the net
+        True
+    """
     predict = make_task(config.data).predictor(net, input_shape, target_shape)
     if normalizers.get("inputs") is None and normalizers.get("outputs") is None:
         return predict
@@ -162,7 +184,27 @@ def run_experiment(config: ExperimentConfig, *, progress: bool = True, overrides
     """Train and evaluate; returns the results dictionary also written to ``results.json``.
 
     ``overrides`` (the ``--set`` strings the configuration was built with) are recorded in the
-    report. A finished run is returned as it is, with ``results["finished"] = True``."""
+    report. A finished run is returned as it is, with ``results["finished"] = True``.
+
+    Example (a tiny Burgers run: 4 samples at 32 points, one epoch):
+        >>> import tempfile
+        >>> from pdejax.experiment import from_dict
+        >>> tmp = tempfile.mkdtemp()
+        >>> config = from_dict({
+        ...     "name": "doc", "run_dir": f"{tmp}/run", "eval": {"num_plot_samples": 0},
+        ...     "data": {"problem": "fno/burgers", "problem_args": {"num_points": 32, "num_steps": 4},
+        ...              "num_train": 4, "num_test": 2, "chunk_size": 6, "data_dir": f"{tmp}/data"},
+        ...     "model": {"kwargs": {"in_channels": 1, "out_channels": 1, "modes": [4], "width": 4,
+        ...                          "num_layers": 1, "projection_width": 4}},
+        ...     "train": {"num_epochs": 1, "batch_size": 4}})
+        >>> results = run_experiment(config, progress=False)
+        >>> results["steps"], results["train_resolution"], [k for k in results if k.startswith("test_")]
+        (1, 32, ['test_rel_l2@32'])
+        >>> sorted(p.name for p in run_directory(config).iterdir() if p.suffix in (".json", ".md"))
+        ['config.json', 'report.md', 'results.json', 'run.json']
+        >>> run_experiment(config, progress=False)["finished"]  # done: not trained again
+        True
+    """
     plan = check_config(config)  # before anything is written
     run_dir = run_directory(config)
     state = _claim_run_dir(config, run_dir)  # refuses a foreign directory before touching it
@@ -289,7 +331,27 @@ def load_run(run_dir: str | Path):
     """``(config, model)`` of a run directory: the model is the run's predictor, mapping the
     task's *raw* input to its *raw* target (normalizers included; for a trajectory task the
     rollout or space-time wrapper around the trained net), rebuilt from the newest intact
-    checkpoint."""
+    checkpoint.
+
+    Example (a tiny run, reloaded):
+        >>> import tempfile, jax.numpy as jnp
+        >>> from pdejax.experiment import from_dict
+        >>> tmp = tempfile.mkdtemp()
+        >>> config = from_dict({
+        ...     "name": "doc", "run_dir": f"{tmp}/run", "eval": {"num_plot_samples": 0},
+        ...     "data": {"problem": "fno/burgers", "problem_args": {"num_points": 32, "num_steps": 4},
+        ...              "num_train": 4, "num_test": 2, "chunk_size": 6, "data_dir": f"{tmp}/data"},
+        ...     "model": {"kwargs": {"in_channels": 1, "out_channels": 1, "modes": [4], "width": 4,
+        ...                          "num_layers": 1, "projection_width": 4}},
+        ...     "train": {"num_epochs": 1, "batch_size": 4}})
+        >>> _ = run_experiment(config, progress=False)
+        >>> config, predict = load_run(f"{tmp}/run")
+        >>> config.name, type(predict).__name__, predict(jnp.ones((1, 32))).shape
+        ('doc', 'FNO', (1, 32))
+        >>> load_run(f"{tmp}/data")
+        Traceback (most recent call last):
+        ValueError: load_run: .../data has no config.json; is it a pdejax run directory?
+    """
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise ValueError(f"load_run: {run_dir} has no config.json; is it a pdejax run directory?")
@@ -315,7 +377,26 @@ def load_run(run_dir: str | Path):
 
 
 def evaluate_run(run_dir: str | Path, resolutions: list[int] | None = None) -> dict:
-    """``pdejax evaluate``: rebuild the run's predictor and score its test split."""
+    """``pdejax evaluate``: rebuild the run's predictor and score its test split.
+
+    The scores (relative L2 per resolution) are returned and written to ``evaluation.json``.
+
+    Example (a tiny run trained at 32 points, scored at 16 and 32):
+        >>> import tempfile, json, pathlib
+        >>> from pdejax.experiment import from_dict
+        >>> tmp = tempfile.mkdtemp()
+        >>> config = from_dict({
+        ...     "name": "doc", "run_dir": f"{tmp}/run", "eval": {"num_plot_samples": 0},
+        ...     "data": {"problem": "fno/burgers", "problem_args": {"num_points": 32, "num_steps": 4},
+        ...              "num_train": 4, "num_test": 2, "chunk_size": 6, "data_dir": f"{tmp}/data"},
+        ...     "model": {"kwargs": {"in_channels": 1, "out_channels": 1, "modes": [4], "width": 4,
+        ...                          "num_layers": 1, "projection_width": 4}},
+        ...     "train": {"num_epochs": 1, "batch_size": 4}})
+        >>> _ = run_experiment(config, progress=False)
+        >>> scores = evaluate_run(f"{tmp}/run", resolutions=[16, 32])
+        >>> sorted(scores), json.loads(pathlib.Path(tmp, "run", "evaluation.json").read_text()) == scores
+        (['test_rel_l2@16', 'test_rel_l2@32'], True)
+    """
     run_dir = Path(run_dir)
     config, predict = load_run(run_dir)
     meta = _meta(run_dir)

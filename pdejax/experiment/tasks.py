@@ -53,7 +53,26 @@ def window_frames(frames, input_frames: int, first_frame: int = 0):
 
 
 class AbstractTask(abc.ABC):
-    """A learning task: shapes, windowing, the predictor, the loss and the plots of a run."""
+    """A learning task: shapes, windowing, the predictor, the loss and the plots of a run.
+
+    Example (a subclass that learns the increment ``u - a`` of an operator's data):
+        >>> import numpy as np
+        >>> from pdejax.experiment import AbstractTask
+        >>> from pdejax.train import mse_loss
+        >>> class IncrementTask(AbstractTask):
+        ...     name = "increment"
+        ...     def sample_shapes(self, input_shape, output_shape, source):
+        ...         return tuple(input_shape), tuple(output_shape)
+        ...     def split(self, inputs, outputs):
+        ...         return inputs, outputs - inputs
+        ...     def predictor(self, net, input_shape, target_shape):
+        ...         return net
+        ...     def loss(self, name, input_shape, target_shape):
+        ...         return mse_loss
+        >>> a, u = IncrementTask().split(np.ones((2, 1, 3)), np.full((2, 1, 3), 3.0))
+        >>> a.shape, u[0, 0].tolist()
+        ((2, 1, 3), [2.0, 2.0, 2.0])
+    """
 
     name: ClassVar[str]
 
@@ -86,7 +105,18 @@ class AbstractTask(abc.ABC):
 
 
 class OperatorTask(AbstractTask):
-    """Learn the stored input -> output map (Burgers, Darcy): the net is the predictor."""
+    """Learn the stored input -> output map (Burgers, Darcy): the net is the predictor.
+
+    Example:
+        >>> from pdejax.train import relative_l2_loss
+        >>> task, net = OperatorTask(), object()
+        >>> task.sample_shapes((1, 64), (1, 64), "'fno/burgers'")
+        ((1, 64), (1, 64))
+        >>> task.predictor(net, (1, 64), (1, 64)) is net  # the net itself
+        True
+        >>> task.loss("relative_l2", (1, 64), (1, 64)) is relative_l2_loss
+        True
+    """
 
     name = "operator"
 
@@ -168,7 +198,21 @@ class AutoregressivePredictor(eqx.Module):
 class AutoregressiveTask(_TrajectoryTask):
     """FNO-2D on Navier-Stokes: next frame from the last ``k``, trained through the rollout
     (:func:`pdejax.train.rollout_loss`: the mean over the ``n`` steps of the per-frame loss;
-    the paper sums it, which with Adam differs only in the weight decay's weight)."""
+    the paper sums it, which with Adam differs only in the weight decay's weight).
+
+    Example (5 frames of one channel on 16 points; 2 frames in, 3 predicted):
+        >>> import numpy as np
+        >>> task = AutoregressiveTask(input_frames=2)
+        >>> task.sample_shapes((1, 16), (5, 1, 16), "'ns'")
+        ((2, 16), (3, 16))
+        >>> frames = np.arange(5.0).reshape(1, 5, 1, 1) * np.ones(16)  # frame t holds t
+        >>> a, u = task.split(None, frames)
+        >>> a[0, :, 0].tolist(), u[0, :, 0].tolist()
+        ([0.0, 1.0], [2.0, 3.0, 4.0])
+        >>> task.sample_shapes((1, 16), (2, 1, 16), "'ns'")
+        Traceback (most recent call last):
+        ValueError: data.input_frames = 2 leaves no frame to predict: 'ns' gives 2 frames, 2 from data.first_frame = 0; set data.input_frames between 1 and 1 (the FNO paper uses 10), or make the trajectories longer.
+    """
 
     name = "autoregressive"
 
@@ -205,7 +249,18 @@ class SpaceTimePredictor(eqx.Module):
 
 
 class SpaceTimeTask(_TrajectoryTask):
-    """FNO-3D on Navier-Stokes: all ``n`` later frames at once on a space-time grid."""
+    """FNO-3D on Navier-Stokes: all ``n`` later frames at once on a space-time grid.
+
+    Example (a net that repeats the latest input frame predicts it at every later time):
+        >>> import equinox as eqx, jax.numpy as jnp
+        >>> task = SpaceTimeTask(input_frames=2)
+        >>> shapes = task.sample_shapes((1, 16), (5, 1, 16), "'ns'")
+        >>> latest = eqx.nn.Lambda(lambda x: x[-1:])  # (k C, x, n) -> (C, x, n)
+        >>> predict = task.predictor(latest, *shapes)
+        >>> out = predict(jnp.stack([jnp.zeros(16), jnp.ones(16)]))
+        >>> shapes, out.shape, out[:, 0].tolist()
+        (((2, 16), (3, 16)), (3, 16), [1.0, 1.0, 1.0])
+    """
 
     name = "space_time"
 
@@ -223,7 +278,14 @@ TASKS: dict[str, type[AbstractTask]] = {
 
 
 def make_task(data) -> AbstractTask:
-    """The task a ``[data]`` configuration asks for."""
+    """The task a ``[data]`` configuration asks for.
+
+    Example:
+        >>> from pdejax.experiment import DataConfig
+        >>> task = make_task(DataConfig(task="space_time", input_frames=3, first_frame=1))
+        >>> type(task).__name__, task.input_frames, task.first_frame, make_task(DataConfig()).name
+        ('SpaceTimeTask', 3, 1, 'operator')
+    """
     if data.task == "operator":
         return OperatorTask()
     return TASKS[data.task](data.input_frames, data.first_frame)

@@ -10,7 +10,18 @@ from jaxtyping import Array, Float, Int, PyTree
 class InverseStatus(eqx.Enumeration):
     """How an inverse solve ended (an :class:`equinox.Enumeration`, like ``optimistix.RESULTS``):
     compare with ``==``; ``InverseStatus[status]`` is the message. ``running`` appears only
-    inside the loop, never in a returned :class:`InverseResult`."""
+    inside the loop, never in a returned :class:`InverseResult`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from pdejax.inverse import InverseStatus, solve_inverse
+        >>> res = solve_inverse(lambda p: jnp.sum((p - 3.0) ** 2), jnp.zeros(2), "lbfgs")
+        >>> bool(res.status == InverseStatus.converged), InverseStatus[res.status]
+        (True, 'converged')
+        >>> res = solve_inverse(lambda p: jnp.sum(jnp.log(p)), -jnp.ones(2), "adam", throw=False)
+        >>> bool(res.status == InverseStatus.nonfinite), int(res.failed_at)
+        (True, 0)
+    """
 
     running = "still running"
     max_steps_reached = "stopped at max_steps"

@@ -72,6 +72,22 @@ class AbstractSemilinearScheme(eqx.Module):
 
     Attributes:
         order: the order of accuracy on the full problem.
+
+    Example (integrating-factor Euler, $\hat u_{n+1} = e^{hL}(\hat u_n + h\mathcal N(\hat u_n))$:
+    first order, and exact for the linear part alone):
+        >>> import jax.numpy as jnp
+        >>> from pdejax.timestepping import AbstractSemilinearScheme, repeat_steps
+        >>> class IFEuler(AbstractSemilinearScheme):
+        ...     order = 1
+        ...     def coefficients(self, linear, dt):
+        ...         return jnp.exp(dt * linear), dt * jnp.exp(dt * linear)
+        ...     def step(self, coefficients, nonlinear, u_hat):
+        ...         e, f = coefficients
+        ...         return e * u_hat + f * nonlinear(0.0, u_hat)
+        >>> c = IFEuler().coefficients(jnp.array([-1.0, -4.0]), 0.5)
+        >>> u = repeat_steps(IFEuler(), c, lambda theta, v: 0 * v, jnp.ones(2), 2)
+        >>> [round(float(v), 6) for v in u]  # exp(-1), exp(-4)
+        [0.367879, 0.018316]
     """
 
     order: ClassVar[int]
@@ -118,7 +134,15 @@ def repeat_steps(
 
 def check_periodic_grid(grid, ndim: int | tuple[int, ...], who: str) -> None:
     """Construction check: ``grid`` is a :class:`~pdejax.PeriodicGrid` of dimension ``ndim``
-    (one value or a tuple of allowed values)."""
+    (one value or a tuple of allowed values).
+
+    Example:
+        >>> from pdejax import PeriodicGrid
+        >>> check_periodic_grid(PeriodicGrid((8, 8)), (2, 3), "MySolver")  # passes
+        >>> check_periodic_grid(PeriodicGrid(8), 2, "MySolver")
+        Traceback (most recent call last):
+        ValueError: MySolver: `grid` must be a 2-d pdejax.PeriodicGrid, got PeriodicGrid(...); build one with `PeriodicGrid(num_points, domain_length)`.
+    """
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if not isinstance(grid, PeriodicGrid) or grid.ndim not in allowed:
         dims = " or ".join(f"{d}-d" for d in allowed)
@@ -130,7 +154,24 @@ def check_periodic_grid(grid, ndim: int | tuple[int, ...], who: str) -> None:
 
 def check_stepping(stepper: "AbstractSemilinearStepper") -> None:
     """The shared construction checks of a semilinear stepper's ``dt``, ``substeps`` and
-    ``scheme`` (call it from ``__check_init__``)."""
+    ``scheme`` (call it from ``__check_init__``).
+
+    Example (any object with the three attributes; errors are named after its class):
+        >>> import dataclasses
+        >>> from pdejax.timestepping import ETDRK4
+        >>> @dataclasses.dataclass
+        ... class MySolver:
+        ...     dt: float
+        ...     substeps: int
+        ...     scheme: object
+        >>> check_stepping(MySolver(0.1, 2, ETDRK4()))  # passes
+        >>> check_stepping(MySolver(0.1, 0, ETDRK4()))
+        Traceback (most recent call last):
+        ValueError: MySolver: `substeps` must be a positive int, got 0.
+        >>> check_stepping(MySolver(0.1, 1, "etdrk4"))
+        Traceback (most recent call last):
+        ValueError: MySolver: `scheme` must be a semilinear scheme instance such as `pdejax.timestepping.ETDRK4()` or `CrankNicolsonRK4()`, got 'etdrk4'.
+    """
     who = type(stepper).__name__
     check_positive(stepper.dt, name="dt", who=who)
     substeps = stepper.substeps
@@ -169,6 +210,28 @@ class AbstractSemilinearStepper(AbstractStepper):
     bound, say). Differentiable in the state and in every array field; new parameter values
     do not recompile. The step (and ``prepare``'s coefficients) is one compiled program
     (``eqx.filter_jit``), so an eager call costs one compilation, not one per operation.
+
+    Example (damped diffusion $u_t = \nu u_{xx} - u$, the damping as $\mathcal N$; the mode
+    $\sin 2x$ decays like $e^{-(4\nu + 1)t}$):
+        >>> import equinox as eqx, jax.numpy as jnp
+        >>> from pdejax import PeriodicGrid
+        >>> from pdejax.timestepping import ETDRK4, AbstractSemilinearStepper
+        >>> class DampedHeat(AbstractSemilinearStepper):
+        ...     grid: PeriodicGrid
+        ...     dt: jnp.ndarray = eqx.field(converter=jnp.asarray)
+        ...     nu: jnp.ndarray = eqx.field(converter=jnp.asarray)
+        ...     substeps: int = eqx.field(static=True, default=4)
+        ...     scheme: ETDRK4 = ETDRK4()
+        ...     def linear_symbol(self):
+        ...         return self.nu * self.grid.laplacian_symbol()
+        ...     def nonlinear_hat(self, u_hat):
+        ...         return -u_hat
+        >>> grid = PeriodicGrid(16, 2 * jnp.pi)
+        >>> x, = grid.coordinates()
+        >>> stepper = DampedHeat(grid, 0.5, 0.1)
+        >>> u1 = stepper(jnp.sin(2 * x)[None])
+        >>> stepper.state_shape, bool(jnp.allclose(u1, jnp.exp(-0.7) * jnp.sin(2 * x), atol=1e-6))
+        ((1, 16), True)
     """
 
     grid: eqx.AbstractVar[PeriodicGrid]
@@ -247,7 +310,20 @@ class AbstractSemilinearStepper(AbstractStepper):
 
 
 class PreparedSemilinearStepper(AbstractStepper):
-    """An :class:`AbstractSemilinearStepper` with its coefficients hoisted (see ``prepare``)."""
+    """An :class:`AbstractSemilinearStepper` with its coefficients hoisted (see ``prepare``).
+
+    Example (the same steps as the stepper it came from, for :func:`pdejax.rollout`):
+        >>> import jax.numpy as jnp
+        >>> from pdejax import PeriodicGrid
+        >>> from pdejax.solvers import KuramotoSivashinsky1D
+        >>> grid = PeriodicGrid(32, 22.0)
+        >>> ks = KuramotoSivashinsky1D(grid, 0.1)
+        >>> prepared = ks.prepare()
+        >>> (x,) = grid.coordinates()
+        >>> u = jnp.cos(2 * jnp.pi * x / 22.0)[None]
+        >>> type(prepared).__name__, bool(jnp.allclose(prepared(u), ks(u), atol=1e-6))
+        ('PreparedSemilinearStepper', True)
+    """
 
     stepper: AbstractSemilinearStepper
     coefficients: Coefficients

@@ -41,11 +41,41 @@ FORMAT_VERSION = 2
 
 
 class CheckpointError(ValueError):
-    """No checkpoint could be restored (all damaged), or one does not fit the model."""
+    """No checkpoint could be restored (all damaged), or one does not fit the model.
+
+    Example (a checkpoint of another model names the first array that does not fit):
+        >>> import tempfile, jax.numpy as jnp, jax.random as jr
+        >>> ckpt = Checkpointer(tempfile.mkdtemp())
+        >>> ckpt.save(1, {"w": jnp.ones(2)}, (), jr.key(0), {})
+        >>> try:
+        ...     ckpt.restore({"w": jnp.ones(3)}, ())
+        ... except CheckpointError as err:
+        ...     print(err)
+        checkpoint: model array `w` has shape (2,) float..., expected (3,) float...; was it written by a different model configuration?
+        >>> ckpt.close()
+    """
 
 
 class CheckpointWarning(UserWarning):
-    """A damaged checkpoint was skipped in favour of an older intact one."""
+    """A damaged checkpoint was skipped in favour of an older intact one.
+
+    Example (the record of step 2 is edited, so it fails its checksum; step 1 is restored):
+        >>> import pathlib, tempfile, warnings, jax.numpy as jnp, jax.random as jr
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ckpt = Checkpointer(folder)
+        >>> for step in (1, 2):
+        ...     ckpt.save(step, {"w": step * jnp.ones(2)}, (), jr.key(0), {"epoch": step})
+        >>> record = folder / "2" / "record" / "metadata"
+        >>> _ = record.write_text(record.read_text().replace('"epoch": 2', '"epoch": 3'))
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     step, model, *_ = ckpt.restore_latest({"w": jnp.zeros(2)}, ())
+        >>> step, model["w"].tolist(), caught[0].category.__name__
+        (1, [1.0, 1.0], 'CheckpointWarning')
+        >>> print(caught[0].message)
+        checkpoint step 2: its record fails its checksum; skipped it and resumed from step 1.
+        >>> ckpt.close()
+    """
 
 
 def _path_name(path) -> str:

@@ -13,7 +13,14 @@ from jax.sharding import Mesh
 
 
 def batch_mesh(devices) -> Mesh:
-    """A one-axis mesh ``("batch",)`` over ``devices``."""
+    """A one-axis mesh ``("batch",)`` over ``devices``.
+
+    Example:
+        >>> import jax
+        >>> mesh = batch_mesh(jax.devices()[:1])
+        >>> mesh.axis_names, mesh.shape["batch"]
+        (('batch',), 1)
+    """
     return Mesh(np.asarray(devices), ("batch",))
 
 
@@ -56,7 +63,16 @@ def initialize_distributed(environ=None) -> bool:
 
 def place(tree, sharding, multiprocess: bool):
     """Put host values on ``sharding``; with several processes from host numpy copies (each
-    process holds the same values and places its own devices' part)."""
+    process holds the same values and places its own devices' part).
+
+    Example (PRNG keys are placed too, as keys):
+        >>> import jax, jax.numpy as jnp
+        >>> from jax.sharding import NamedSharding, PartitionSpec
+        >>> sharding = NamedSharding(batch_mesh(jax.devices()[:1]), PartitionSpec("batch"))
+        >>> x, key = place((jnp.arange(4.0), jax.random.key(0)), sharding, multiprocess=True)
+        >>> x.sharding == sharding, x.tolist(), jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+        (True, [0.0, 1.0, 2.0, 3.0], True)
+    """
     if not multiprocess:
         return jax.device_put(tree, sharding)
 

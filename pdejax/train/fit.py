@@ -42,7 +42,22 @@ from .metrics_log import MetricsLog
 @dataclasses.dataclass
 class FitResult:
     """What :func:`fit` returns: the trained model, its optimizer state, the step reached and
-    the logged records (one dict per log or evaluation boundary)."""
+    the logged records (one dict per log or evaluation boundary).
+
+    Example (8 samples in batches of 4: one record per epoch, with the evaluation):
+        >>> import jax, jax.numpy as jnp, equinox as eqx, optax
+        >>> from pdejax.train import ArrayLoader, fit, mse_loss
+        >>> x = jnp.linspace(-1.0, 1.0, 32).reshape(8, 1, 4)
+        >>> class Scale(eqx.Module):
+        ...     w: jnp.ndarray
+        ...     def __call__(self, u):
+        ...         return self.w * u
+        >>> result = fit(Scale(jnp.array(1.0)), optax.sgd(0.1), ArrayLoader(x, 2 * x, 4),
+        ...              num_steps=4, loss=mse_loss, evaluate=lambda m: {"w": m.w},
+        ...              devices=jax.devices()[:1], progress=False)
+        >>> result.step, [r["step"] for r in result.history], sorted(result.history[-1])
+        (4, [2, 4], ['epoch', 'step', 'time_s', 'train_loss', 'w'])
+    """
 
     model: eqx.Module
     opt_state: Any
@@ -53,7 +68,22 @@ class FitResult:
 def make_train_step(loss: Loss, optimizer: optax.GradientTransformation, data):
     """The jitted ``(model, opt_state, batch) -> (model, opt_state, loss)`` update. For an
     :class:`~pdejax.train.OnlineSource` the batch is a key array and the samples are
-    generated inside the step."""
+    generated inside the step.
+
+    Example (one gradient step on $(w - 3)^2$: the gradient $-4$ moves $w$ from 1 to 1.4):
+        >>> import jax.numpy as jnp, equinox as eqx, optax
+        >>> from pdejax.train import ArrayLoader, mse_loss
+        >>> class Scale(eqx.Module):
+        ...     w: jnp.ndarray
+        ...     def __call__(self, u):
+        ...         return self.w * u
+        >>> model, optimizer = Scale(jnp.array(1.0)), optax.sgd(0.1)
+        >>> loader = ArrayLoader(jnp.ones((4, 1, 2)), 3 * jnp.ones((4, 1, 2)), 4)
+        >>> step = make_train_step(mse_loss, optimizer, loader)
+        >>> model, opt_state, loss = step(model, optimizer.init(model), loader.batch(0))
+        >>> round(float(loss), 6), round(float(model.w), 6)
+        (4.0, 1.4)
+    """
     online = isinstance(data, OnlineSource)
 
     @eqx.filter_jit

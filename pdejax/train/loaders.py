@@ -124,6 +124,16 @@ class OnlineSource:
 
     Batch ``s`` is ``vmap(problem.solve)(vmap(problem.sample_input)(keys))`` with keys folded
     from ``(seed, s)``, so it is reproducible and resumable like an :class:`ArrayLoader`.
+
+    Example:
+        >>> import numpy as np
+        >>> from pdejax.data import make_problem
+        >>> source = OnlineSource(make_problem("fno/burgers", num_points=32, num_steps=4), 2)
+        >>> a, u = source.generate(source.keys(step=5))
+        >>> a.shape, u.shape, a.dtype
+        ((2, 1, 32), (2, 1, 32), dtype('float32'))
+        >>> bool(np.array_equal(a, source.generate(source.keys(step=5))[0]))  # reproducible
+        True
     """
 
     def __init__(self, problem: Problem, batch_size: int, *, seed: int = 0, dtype=jnp.float32):

@@ -13,7 +13,20 @@ from pathlib import Path
 
 
 class MetricsWarning(UserWarning):
-    """A partial last line of ``metrics.jsonl`` was cut on resume."""
+    """A partial last line of ``metrics.jsonl`` was cut on resume.
+
+    Example:
+        >>> import pathlib, tempfile, warnings
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "metrics.jsonl"
+        >>> _ = path.write_text('{"step": 1}\\n{"ste')  # killed while writing line 2
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     records = MetricsLog(path).resume(step=1)
+        >>> records, caught[0].category.__name__
+        ([{'step': 1}], 'MetricsWarning')
+        >>> str(caught[0].message).split(": ", 1)[1]  # after the file's path
+        'cut a partial last line (line 2, from an interrupted write).'
+    """
 
 
 def read_metrics(path: str | os.PathLike, *, repair: bool = False) -> list[dict]:
@@ -59,7 +72,20 @@ def read_metrics(path: str | os.PathLike, *, repair: bool = False) -> list[dict]
 
 
 class MetricsLog:
-    """Append-only ``metrics.jsonl`` of a run; only the ``writer`` process touches the file."""
+    """Append-only ``metrics.jsonl`` of a run; only the ``writer`` process touches the file.
+
+    Example (records past the checkpoint a run resumes from are cut from the file):
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "metrics.jsonl"
+        >>> log = MetricsLog(path)
+        >>> for step in (10, 20, 30):
+        ...     log.append({"step": step, "train_loss": 1 / step})
+        >>> [r["step"] for r in log.resume(20)], path.read_text().count("\\n")
+        ([10, 20], 2)
+        >>> MetricsLog(path, writer=False).append({"step": 40})  # another process: no write
+        >>> [r["step"] for r in read_metrics(path)]
+        [10, 20]
+    """
 
     def __init__(self, path: str | os.PathLike, *, writer: bool = True):
         self.path = Path(path)
