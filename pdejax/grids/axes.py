@@ -9,7 +9,15 @@ from ..core.errors import check_positive
 
 
 def per_axis(value, ndim: int, name: str, cast, who: str) -> tuple:
-    """One value per axis from a scalar (repeated) or a sequence of length ``ndim``."""
+    """One value per axis from a scalar (repeated) or a sequence of length ``ndim``.
+
+    Example:
+        >>> per_axis(1, 3, "domain_length", float, "MyGrid")
+        (1.0, 1.0, 1.0)
+        >>> per_axis([1.0, 2.0], 3, "domain_length", float, "MyGrid")
+        Traceback (most recent call last):
+        ValueError: MyGrid: `domain_length` has 2 entries but the grid has 3 axes; give one value per axis or a single value for all.
+    """
     values = tuple(value) if isinstance(value, Sequence) else (value,) * ndim
     if len(values) != ndim:
         raise ValueError(
@@ -22,7 +30,15 @@ def per_axis(value, ndim: int, name: str, cast, who: str) -> tuple:
 def grid_axes(
     who: str, num_points, domain_length, origin, ndim: int | None, *, min_points: int, why: str
 ) -> tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...]]:
-    """Validated ``(num_points, domain_length, origin)`` tuples of a 1-3 dimensional grid."""
+    """Validated ``(num_points, domain_length, origin)`` tuples of a 1-3 dimensional grid.
+
+    Example (the dimension comes from ``num_points`` when it is a sequence):
+        >>> grid_axes("MyGrid", (32, 16), 2.0, 0, None, min_points=2, why="")
+        ((32, 16), (2.0, 2.0), (0.0, 0.0))
+        >>> grid_axes("MyGrid", 3, 1.0, 0.0, None, min_points=4, why=" (for the FFT)")
+        Traceback (most recent call last):
+        ValueError: MyGrid: `num_points` must be integers of at least 4 (for the FFT), got 3.
+    """
     if isinstance(num_points, Sequence):
         if ndim is not None and ndim != len(num_points):
             raise ValueError(

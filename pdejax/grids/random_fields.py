@@ -162,7 +162,16 @@ def _check_parameters(field, who):
 
 
 def fno_burgers_initial_condition(grid: PeriodicGrid) -> GaussianRandomField:
-    r"""The FNO paper's Burgers initial field $N(0, 625(-\Delta + 25 I)^{-2})$ (Li et al. 2021)."""
+    r"""The FNO paper's Burgers initial field $N(0, 625(-\Delta + 25 I)^{-2})$ (Li et al. 2021).
+
+    Example (on $[0, 1)$ the first mode's variance is $625/(4\pi^2 + 25)^2$; no mean mode):
+        >>> import jax.random as jr
+        >>> from pdejax import PeriodicGrid
+        >>> grf = fno_burgers_initial_condition(PeriodicGrid(256))
+        >>> lam = grf.eigenvalues()
+        >>> float(lam[0]), round(float(lam[1]), 5), grf.sample(jr.key(0)).shape
+        (0.0, 0.15033, (256,))
+    """
     return GaussianRandomField(grid, sigma=25.0, tau=5.0, alpha=2.0)
 
 
@@ -173,6 +182,16 @@ def fno_navier_stokes_initial_vorticity(grid: PeriodicGrid) -> GaussianRandomFie
     default $\sigma = 7^{1.5}$, with each mode's variance doubled by its complex sampling (see the
     module docstring; checked by Monte Carlo against that generator's point variance): here
     $\sigma = \sqrt{2}\, 7^{1.5}$, $\tau = 7$, $\alpha = 2.5$, zero mean.
+
+    Example:
+        >>> import jax.random as jr
+        >>> from pdejax import PeriodicGrid
+        >>> grf = fno_navier_stokes_initial_vorticity(PeriodicGrid((64, 64)))
+        >>> round(float(grf.sigma**2), 3), float(grf.tau), float(grf.alpha)  # sigma^2 = 2 * 7^3
+        (686.0, 7.0, 2.5)
+        >>> w0 = grf.sample(jr.key(0))
+        >>> w0.shape, abs(float(w0.mean())) < 1e-4  # zero mean
+        ((64, 64), True)
     """
     return GaussianRandomField(grid, sigma=math.sqrt(2.0) * 7.0**1.5, tau=7.0, alpha=2.5)
 
@@ -182,5 +201,13 @@ def fno_darcy_threshold_field(grid) -> NeumannGaussianRandomField:
 
     $N(0, \sigma^2(-\Delta + 9 I)^{-2})$ with zero-Neumann boundaries; the released generator
     uses $\sigma = \tau^{\alpha - 1} = 3$. Only the sign is used (12 where positive, 3 where not).
+
+    Example (a Darcy coefficient on a 33 x 33 vertex grid):
+        >>> import jax.numpy as jnp, jax.random as jr
+        >>> from pdejax import VertexGrid
+        >>> field = fno_darcy_threshold_field(VertexGrid((33, 33)))
+        >>> a = jnp.where(field.sample(jr.key(0)) > 0, 12.0, 3.0)
+        >>> a.shape, jnp.unique(a).tolist()
+        ((33, 33), [3.0, 12.0])
     """
     return NeumannGaussianRandomField(grid, sigma=3.0, tau=3.0, alpha=2.0)
