@@ -36,7 +36,18 @@ from jaxtyping import Array, Bool, Float, Int
 
 class CGResult(eqx.Enumeration):
     """How a :func:`conjugate_gradient` solve ended (an :class:`equinox.Enumeration`, like
-    ``diffrax.RESULTS``): compare with ``==``; the message is ``CGResult[result]``."""
+    ``diffrax.RESULTS``): compare with ``==``; the message is ``CGResult[result]``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> A = jnp.array([[4.0, 1.0], [1.0, 3.0]])
+        >>> _, info = conjugate_gradient(lambda v: A @ v, jnp.ones(2), rtol=1e-12, max_steps=1)
+        >>> bool(info.result == CGResult.max_steps_reached), CGResult[info.result]
+        (True, 'conjugate gradients reached `max_steps` before the true residual met the tolerance; raise `max_steps` or loosen `rtol`.')
+        >>> _, info = conjugate_gradient(lambda v: -v, jnp.ones(2), rtol=1e-6, max_steps=5)
+        >>> bool(info.result == CGResult.breakdown)  # -I is not positive definite
+        True
+    """
 
     successful = ""
     max_steps_reached = (
@@ -64,6 +75,15 @@ class CGInfo(eqx.Module):
             convergence, the true residual disagreed).
         relative_residual: $\\|b - Ax\\| / \\|b\\|$ of the returned $x$ (true residual).
         result: a :class:`CGResult`; :attr:`converged` is ``result == CGResult.successful``.
+
+    Example (CG needs one step per distinct eigenvalue, here 3):
+        >>> import jax.numpy as jnp
+        >>> d = jnp.array([1.0, 2.0, 2.0, 5.0, 5.0, 5.0])
+        >>> x, info = conjugate_gradient(lambda v: d * v, jnp.ones(6), rtol=1e-6, max_steps=20)
+        >>> int(info.num_steps), int(info.num_restarts), bool(info.converged)
+        (3, 0, True)
+        >>> bool(info.relative_residual <= 1e-6), bool(jnp.allclose(x, 1 / d))
+        (True, True)
     """
 
     num_steps: Int[Array, ""]

@@ -44,6 +44,13 @@ class StencilOperator(eqx.Module):
 
     ``offsets`` are static tuples of $-1, 0, 1$ per axis; ``weights`` one array of the interior
     shape per offset.
+
+    Example (the 1-d matrix ``tridiag(-1, 2, -1)`` on 4 unknowns):
+        >>> import jax.numpy as jnp
+        >>> ones = jnp.ones(4)
+        >>> op = StencilOperator(((-1,), (0,), (1,)), (-ones, 2 * ones, -ones))
+        >>> op(ones).tolist(), op.shape, op.diagonal().tolist()
+        ([1.0, 0.0, 0.0, 1.0], (4,), [2.0, 2.0, 2.0, 2.0])
     """
 
     offsets: tuple[tuple[int, ...], ...] = eqx.field(static=True)
@@ -83,6 +90,13 @@ class FluxOperator(eqx.Module):
     neighbours are taken before multiplying by the coefficients, so the rounding error of $Au$
     scales with $|\nabla u|$ instead of $|A||u|$: in float32 at $421^2$ this lowers the attainable
     relative residual from about $10^{-3}$ to near machine precision.
+
+    Example (1-d, a coefficient jumping from 1 to 4 between the second and third unknowns):
+        >>> import jax.numpy as jnp
+        >>> op = FluxOperator((jnp.array([1.0, 1.0, 4.0, 4.0, 4.0]),), (1.0,))
+        >>> u = jnp.array([1.0, 2.0, 3.0, 4.0])
+        >>> op.shape, op(u).tolist(), op.to_stencil()(u).tolist()
+        ((4,), [0.0, -3.0, 0.0, 20.0], [0.0, -3.0, 0.0, 20.0])
     """
 
     faces: tuple[Float[Array, "..."], ...]
@@ -284,7 +298,22 @@ def _dense(op: StencilOperator) -> Float[Array, "M M"]:
 
 
 class MultigridHierarchy(eqx.Module):
-    """Levels of one operator, built by :meth:`Multigrid.setup`; calling it applies one V-cycle."""
+    """Levels of one operator, built by :meth:`Multigrid.setup`; calling it applies one V-cycle.
+
+    Example (V-cycles as a stationary iteration on the 2-d Laplacian: each cuts the residual
+    about tenfold):
+        >>> import jax.numpy as jnp
+        >>> from pdejax import VertexGrid
+        >>> grid = VertexGrid((17, 17))
+        >>> op = FluxOperator(grid.face_coefficients(jnp.ones(grid.shape)), grid.spacing)
+        >>> mg = Multigrid().setup(op)
+        >>> b, x, residuals = jnp.ones(op.shape), jnp.zeros(op.shape), []
+        >>> for _ in range(3):
+        ...     x = x + mg(b - op(x))
+        ...     residuals.append(f"{float(jnp.linalg.norm(b - op(x)) / jnp.linalg.norm(b)):.1e}")
+        >>> mg.shapes, residuals
+        (((15, 15), (7, 7)), ['5.4e-02', '4.6e-03', '4.9e-04'])
+    """
 
     operators: tuple[FluxOperator | StencilOperator, ...]
     inverse_diagonals: tuple[Float[Array, "..."], ...]
