@@ -38,7 +38,20 @@ def test_docstring_examples(name):
 
 
 # ------------------------------------------------------------------ docstring completeness
-PUBLIC_PACKAGES = ("pdejax", "pdejax.solvers", "pdejax.surrogates", "pdejax.inverse")
+PUBLIC_PACKAGES = (
+    "pdejax",
+    "pdejax.solvers",
+    "pdejax.surrogates",
+    "pdejax.core",
+    "pdejax.grids",
+    "pdejax.timestepping",
+    "pdejax.linalg",
+    "pdejax.neural_ode",
+    "pdejax.inverse",
+    "pdejax.data",
+    "pdejax.train",
+    "pdejax.experiment",
+)
 # Public names whose docstrings lack an example and live in files that were being edited by
 # others when this check was added. Each is an expected failure (strict: it fails once fixed, so
 # the name must then be removed). The lead empties this list.
@@ -46,12 +59,15 @@ PENDING_EXAMPLES: set[str] = set()  # names awaiting an example (strict xfail); 
 
 
 def _public_objects():
+    """The public classes and functions (each carries its own docstring). Constants, modules
+    and type aliases (``pdejax.train.Loss = Callable[...]``: its docstring is ``Callable``'s)
+    are documented where they are defined, not checked here."""
     out = []
     for package in PUBLIC_PACKAGES:
         module = importlib.import_module(package)
         for name in module.__all__:
             obj = getattr(module, name)
-            if inspect.isclass(obj) or callable(obj):
+            if inspect.isclass(obj) or inspect.isroutine(obj):
                 out.append((f"{package}.{name}", obj))
     return out
 

@@ -34,6 +34,13 @@ def to_precision(tree: PyTree, dtype) -> PyTree:
     Used by prepared steppers, whose coefficients are computed once in the parameters' dtype,
     so that a state of another precision keeps its own (a ``lax.scan`` carry must not change
     type), e.g. a float32 state with float64 parameters under ``jax_enable_x64``.
+
+    Example (float64 coefficients for a float32 state; integers and Python scalars unchanged):
+        >>> import jax.numpy as jnp
+        >>> tree = (jnp.ones(3, jnp.float64), jnp.ones(3, jnp.complex128),
+        ...         jnp.arange(3, dtype=jnp.int32), 0.5)
+        >>> [getattr(x, "dtype", x) for x in to_precision(tree, jnp.float32)]
+        [dtype('float32'), dtype('complex64'), dtype('int32'), 0.5]
     """
     real = jnp.dtype(dtype)
     cplx = jnp.result_type(real, jnp.complex64)
