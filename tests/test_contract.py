@@ -17,6 +17,11 @@ from cases_navier_stokes import (
     make_navier_stokes_dynamics,
     make_navier_stokes_etdrk4,
 )
+from cases_navier_stokes_3d import (
+    make_navier_stokes_3d,
+    make_navier_stokes_3d_dynamics,
+    make_navier_stokes_3d_etdrk4,
+)
 from cases_neural_ode import make_mlp_dynamics
 from cases_semilinear import (
     make_advection_diffusion,
@@ -76,6 +81,9 @@ CASES = [
     Case("solvers/NavierStokes2D", make_navier_stokes),
     Case("solvers/NavierStokes2D-ETDRK4", make_navier_stokes_etdrk4),
     Case("solvers/NavierStokesDynamics2D", make_navier_stokes_dynamics),
+    Case("solvers/NavierStokes3D", make_navier_stokes_3d),
+    Case("solvers/NavierStokes3D-ETDRK4", make_navier_stokes_3d_etdrk4),
+    Case("solvers/NavierStokes3D-dynamics", make_navier_stokes_3d_dynamics),
     Case("neural_ode/MLPDynamics", make_mlp_dynamics),
     Case("solvers/KuramotoSivashinsky1D", make_ks_1d),
     pytest.param(Case("solvers/KuramotoSivashinsky2D", make_ks_2d), marks=SLOW),
