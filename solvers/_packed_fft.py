@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pdejax import PeriodicGrid
+from pdejax.grids import fft
 
 
 def hermitian_extension(u_hat, ny: int):
@@ -52,10 +53,10 @@ def velocity_packed(grid: PeriodicGrid, w_hat_full, dtype):
     r"""$u + i v$ from the full spectrum of $\omega$: $u = \partial_y\psi$, $v = -\partial_x\psi$,
     $\hat\psi = \hat\omega/|k|^2$. One complex inverse transform."""
     kx, ky, inv_k2 = full_wavenumbers(grid, dtype)
-    return jnp.fft.ifft2(jnp.asarray(kx + 1j * ky) * inv_k2 * w_hat_full)
+    return fft.ifftn(jnp.asarray(kx + 1j * ky) * inv_k2 * w_hat_full, 2)
 
 
 def gradient_packed(grid: PeriodicGrid, w_hat_full, dtype):
     r"""$\partial_x\omega + i\,\partial_y\omega$ from the full spectrum of $\omega$."""
     kx, ky, _ = full_wavenumbers(grid, dtype)
-    return jnp.fft.ifft2(jnp.asarray(1j * kx - ky) * w_hat_full)
+    return fft.ifftn(jnp.asarray(1j * kx - ky) * w_hat_full, 2)

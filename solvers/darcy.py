@@ -7,10 +7,18 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from pdejax.core import AbstractOperator, check_dtype, check_state_shape
+from pdejax.core import AbstractOperator, check_dtype, check_state_shape, error_if
 from pdejax.data import Problem, register_problem
 from pdejax.grids import VertexGrid, fno_darcy_threshold_field
-from pdejax.linalg import CGInfo, FluxOperator, Multigrid, StencilOperator, conjugate_gradient
+from pdejax.linalg import (
+    CGInfo,
+    DomainPartition,
+    FluxOperator,
+    Multigrid,
+    PartitionedMultigrid,
+    StencilOperator,
+    conjugate_gradient,
+)
 
 _WHO = "Darcy2D"
 
@@ -49,6 +57,18 @@ class Darcy2D(AbstractOperator):
 
     Works in float32 and float64 (the dtype of ``a``) and under ``jax.vmap`` over coefficients.
 
+    **Several devices.** A batch of coefficients is sharded like any batch (``jax.vmap`` under
+    ``jit``). One large solve is spread over devices with ``partition``: vertex grids have
+    $2^k + 1$ or 421 vertices, which no device count divides (JAX refuses such a placement), so
+    the coefficient ``a`` and the solution stay ordinary ``(1, N_x, N_y)`` arrays, replicated,
+    and what is sharded are the CG and multigrid vectors of the $(N_x - 2)(N_y - 2)$ interior
+    unknowns, padded with inactive zeros to a divisible size (419 -> 448 rows on 8 devices).
+    The iterations then communicate only one-row halos (collective-permute) and scalar sums
+    (all-reduce); multigrid levels with fewer than 4 rows per device are replicated (one small
+    gather of that coarse grid per V-cycle), the setup is computed replicated, and the solution
+    is gathered once at the end. The result equals the unpartitioned solve to round-off
+    (:class:`pdejax.linalg.PartitionedMultigrid`).
+
     Args:
         grid: a 2-d :class:`pdejax.VertexGrid` (boundary vertices included).
         source: $f$, a scalar or a vertex field ``grid.num_points`` (interior values used).
@@ -58,6 +78,9 @@ class Darcy2D(AbstractOperator):
         max_steps: CG iteration limit.
         throw: raise if the solve does not converge (default); else return the flag.
         multigrid: the :class:`pdejax.linalg.Multigrid` preconditioner settings.
+        partition: mesh axis names sharding the interior unknowns, one entry per axis, e.g.
+            ``("x", None)`` (slabs) or ``("x", "y")`` (pencils); the mesh is the one set with
+            ``jax.set_mesh`` or the one ``a`` is placed on. ``None`` (default): no partition.
 
     Example:
         >>> import jax.numpy as jnp
@@ -79,6 +102,7 @@ class Darcy2D(AbstractOperator):
     max_steps: int = eqx.field(static=True)
     throw: bool = eqx.field(static=True)
     multigrid: Multigrid
+    partition: tuple[str | tuple[str, ...] | None, ...] | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -90,6 +114,7 @@ class Darcy2D(AbstractOperator):
         max_steps: int = 100,
         throw: bool = True,
         multigrid: Multigrid | None = None,
+        partition=None,
     ):
         if not isinstance(grid, VertexGrid) or grid.ndim != 2:
             raise ValueError(f"{_WHO}: `grid` must be a 2-d pdejax.VertexGrid, got {grid!r}.")
@@ -106,6 +131,7 @@ class Darcy2D(AbstractOperator):
         self.max_steps = max_steps
         self.throw = bool(throw)
         self.multigrid = Multigrid() if multigrid is None else multigrid
+        self.partition = _check_partition(partition)
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -121,7 +147,7 @@ class Darcy2D(AbstractOperator):
         coeff = a[0]
         dtype = coeff.dtype
         bad = ~(jnp.all(coeff > 0) & jnp.all(jnp.isfinite(coeff)))
-        coeff = eqx.error_if(
+        coeff = error_if(
             coeff,
             bad,
             f"{_WHO}: the coefficient `a` must be positive and finite everywhere, but is not; "
@@ -136,12 +162,12 @@ class Darcy2D(AbstractOperator):
 
         op = FluxOperator(jax.lax.stop_gradient(faces), grid.spacing)
         hierarchy = self.multigrid.setup(op)
+        if self.partition is not None:
+            x, info = self._partitioned_solve(a, faces, b, hierarchy)
+            return grid.pad_interior(x, g)[None], info
         stencil = op.to_stencil()
         abs_op = StencilOperator(stencil.offsets, tuple(jnp.abs(w) for w in stencil.weights))
-        rtol = self.rtol
-        if rtol is None:
-            rtol = 1e-10 if dtype == jnp.float64 else 1e-6
-        throw, max_steps = self.throw, self.max_steps
+        rtol, max_steps = self._rtol(dtype), self.max_steps
 
         def matvec(x):
             return FluxOperator(faces, grid.spacing)(x)
@@ -150,18 +176,70 @@ class Darcy2D(AbstractOperator):
             x, info = conjugate_gradient(
                 op, rhs, precondition=hierarchy, rtol=rtol, max_steps=max_steps, abs_matvec=abs_op
             )
-            if throw:
-                x = eqx.error_if(
-                    x,
-                    ~info.converged,
-                    f"{_WHO}: conjugate gradients did not reach rtol={rtol:g} within "
-                    f"max_steps={max_steps}; raise `max_steps`, loosen `rtol`, or pass "
-                    "`throw=False` and inspect `solve(a)[1]`.",
-                )
-            return x, info
+            return self._check_converged(x, info, rtol), info
 
         x, info = jax.lax.custom_linear_solve(matvec, b, cg, symmetric=True, has_aux=True)
         return grid.pad_interior(x, g)[None], info
+
+    def _rtol(self, dtype) -> float:
+        if self.rtol is not None:
+            return self.rtol
+        return 1e-10 if dtype == jnp.float64 else 1e-6
+
+    def _check_converged(self, x, info, rtol):
+        if not self.throw:
+            return x
+        return error_if(  # sharding-safe: never gathers x
+            x,
+            ~info.converged,
+            f"{_WHO}: conjugate gradients did not reach rtol={rtol:g} within "
+            f"max_steps={self.max_steps}; raise `max_steps`, loosen `rtol`, or pass "
+            "`throw=False` and inspect `solve(a)[1]`.",
+        )
+
+    def _partitioned_solve(self, a, faces, b, hierarchy):
+        """The same solve on padded interior unknowns sharded over the mesh (see the class
+        docstring); returns the interior solution, replicated, and the CG statistics."""
+        mesh = jax.sharding.get_abstract_mesh()
+        if mesh.empty:
+            mesh = getattr(jax.typeof(a).sharding, "mesh", mesh)
+        names = {
+            n for e in self.partition if e is not None for n in ((e,) if isinstance(e, str) else e)
+        }
+        if mesh.empty or not names <= set(mesh.axis_names):
+            raise ValueError(
+                f"{_WHO}: `partition={self.partition}` names mesh axes {sorted(names)}, but no "
+                "such mesh is in use: call the solver under `with jax.set_mesh(mesh):` or put "
+                "`a` on the mesh (`jax.device_put(a, NamedSharding(mesh, P()))`)."
+            )
+        pm = PartitionedMultigrid(hierarchy, DomainPartition(mesh, self.partition))
+        rtol, spacing = self._rtol(b.dtype), self.grid.spacing
+
+        def cg(_, rhs):
+            x, info = pm.solve(rhs, rtol=rtol, max_steps=self.max_steps)
+            return self._check_converged(x, info, rtol), info
+
+        matvec = lambda x: pm.flux_matvec(faces, spacing, x)  # noqa: E731
+        x, info = jax.lax.custom_linear_solve(matvec, pm.pad(b), cg, symmetric=True, has_aux=True)
+        return pm.crop(x), info
+
+
+def _check_partition(partition):
+    if partition is None:
+        return None
+    entries = tuple(partition)
+    ok = len(entries) == 2 and all(
+        e is None
+        or isinstance(e, str)
+        or (isinstance(e, tuple) and all(isinstance(n, str) for n in e))
+        for e in entries
+    )
+    if not ok:
+        raise ValueError(
+            f"{_WHO}: `partition` must name the mesh axes of both grid axes, e.g. ('x', None) "
+            f"or ('x', 'y'), got {partition!r}."
+        )
+    return entries
 
 
 def subsample_vertices(field: Float[Array, "..."], factor: int) -> Float[Array, "..."]:

@@ -34,7 +34,7 @@ from jaxtyping import Array, Complex, Float
 
 import pdejax
 from pdejax import PeriodicGrid
-from pdejax.core import check_dtype, check_positive, error_if_not_finite
+from pdejax.core import check_dtype, check_positive, error_if, error_if_not_finite
 from pdejax.core.types import ScalarLike, State, to_precision
 from pdejax.timestepping import AbstractETDRK, AbstractIMEXScheme, CrankNicolsonRK4
 
@@ -344,7 +344,7 @@ class NavierStokes2D(pdejax.AbstractStepper):
         dyn = self.dynamics
         if self.max_cfl is not None:
             cfl = self.cfl(u)
-            u = eqx.error_if(
+            u = error_if(  # sharding-safe: the conditional carries a scalar, never the field
                 u,
                 cfl > self.max_cfl,
                 f"NavierStokes2D: the CFL number dt/substeps * max(|u|/dx + |v|/dy) exceeds "

@@ -20,7 +20,10 @@ function at every resolution that holds the kept modes, $N_i \ge 2 m_i$ on full 
 $N_d \ge 2 (m_d - 1)$ on the last; coarser inputs raise a :class:`ValueError`.
 
 The transforms are done one axis at a time and truncated as soon as possible (the last axis first,
-then only the kept columns of the others), which is cheaper than a full ``rfftn`` for few modes.
+then only the kept columns of the others), which is cheaper than a full ``rfftn`` for few modes;
+they are :func:`pdejax.grids.fft.rfftn_modes` and :func:`~pdejax.grids.fft.irfftn_modes`, so a
+layer on a field sharded along its spatial axes (all but the last) communicates only one
+all-reduce of the kept-mode block, never the field.
 """
 
 import abc
@@ -28,12 +31,12 @@ import math
 from collections.abc import Sequence
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Complex, Float
 
 import pdejax
+from pdejax.grids import fft
 
 from ._pointwise import check_count, per_axis
 
@@ -62,41 +65,18 @@ def check_resolution(spatial: Sequence[int], modes: Sequence[int], who: str) -> 
 
 
 def forward_modes(u: Float[Array, "C *spatial"], modes: Sequence[int]) -> Complex[Array, "..."]:
-    """Fourier coefficients of the kept modes, ``(C, 2 m_1, ..., 2 m_{d-1}, m_d)``."""
-    d = len(modes)
-    x = jnp.fft.rfft(u, axis=-1, norm="forward")[..., : modes[-1]]
-    for axis in range(-2, -d - 1, -1):
-        m = modes[axis]
-        x = jnp.fft.fft(x, axis=axis, norm="forward")
-        ax = x.ndim + axis
-        n = x.shape[ax]
-        lo = jax.lax.slice_in_dim(x, 0, m, axis=ax)
-        hi = jax.lax.slice_in_dim(x, n - m, n, axis=ax)
-        x = jnp.concatenate([lo, hi], axis=ax)
-    return x
+    """Fourier coefficients of the kept modes, ``(C, 2 m_1, ..., 2 m_{d-1}, m_d)``:
+    :func:`pdejax.grids.fft.rfftn_modes` (replicated over spatial mesh axes when ``u`` is
+    sharded: one all-reduce of this small block)."""
+    return fft.rfftn_modes(u, tuple(modes), norm="forward")
 
 
 def inverse_modes(
     x: Complex[Array, "..."], modes: Sequence[int], spatial: Sequence[int]
 ) -> Float[Array, "C *spatial"]:
-    """Inverse of :func:`forward_modes`: zero-fill the other frequencies and transform back."""
-    d = len(modes)
-    for axis in range(-d, -1):
-        m, n, ax = modes[axis], spatial[axis], x.ndim + axis
-        lo = jax.lax.slice_in_dim(x, 0, m, axis=ax)
-        hi = jax.lax.slice_in_dim(x, m, 2 * m, axis=ax)
-        zshape = list(x.shape)
-        zshape[ax] = n - 2 * m
-        x = jnp.concatenate([lo, jnp.zeros(zshape, x.dtype), hi], axis=ax)
-        x = jnp.fft.ifft(x, axis=ax, norm="forward")
-    n = spatial[-1]
-    half = n // 2 + 1
-    keep = min(modes[-1], half)
-    x = x[..., :keep]
-    if half > keep:
-        pad = [(0, 0)] * (x.ndim - 1) + [(0, half - keep)]
-        x = jnp.pad(x, pad)
-    return jnp.fft.irfft(x, n=n, axis=-1, norm="forward")
+    """Inverse of :func:`forward_modes`: zero-fill the other frequencies and transform back
+    (:func:`pdejax.grids.fft.irfftn_modes`; each device evaluates only its own rows)."""
+    return fft.irfftn_modes(x, tuple(modes), tuple(spatial), norm="forward")
 
 
 class AbstractSpectralConv(pdejax.AbstractOperator):

@@ -11,6 +11,7 @@ from .errors import (
     check_dtype,
     check_positive,
     check_state_shape,
+    error_if,
     error_if_not_finite,
     runtime_message,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "check_dtype",
     "check_positive",
     "check_state_shape",
+    "error_if",
     "error_if_not_finite",
     "runtime_message",
     "to_precision",

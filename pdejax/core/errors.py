@@ -11,6 +11,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from equinox.internal import unvmap_any
+from jax.sharding import AxisType
+from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, PyTree
 
 
@@ -101,7 +104,7 @@ def check_positive(value, *, name: str, who: str, allow_zero: bool = False):
     if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(value)):
         leaves = [jnp.asarray(x) for x in jax.tree_util.tree_leaves(value)]
         bad = jnp.any(jnp.stack([jnp.any(~_ok(x, allow_zero)) for x in leaves]))
-        return eqx.error_if(
+        return error_if(
             value,
             bad,
             f"{who}: `{name}` must be {what} and finite, but a traced value (from jit or vmap) "
@@ -136,7 +139,64 @@ def error_if_not_finite(tree: PyTree[Array], msg: str) -> PyTree[Array]:
     """
     leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]
     ok = jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
-    return eqx.error_if(tree, ~ok, msg)
+    return error_if(tree, ~ok, msg)
+
+
+def error_if(tree: PyTree[Array], pred: Array, msg: str) -> PyTree[Array]:
+    """:func:`equinox.error_if` that also works on fields sharded over devices.
+
+    Returns ``tree`` unchanged, raising at run time with ``msg`` if any element of ``pred`` is
+    true (under ``jax.vmap``: of any sample). Use the return value, or the check is removed.
+
+    Unsharded (one device, or no mesh) this *is* ``eqx.error_if(tree, pred, msg)``. When the
+    arrays live on a mesh of several devices, ``eqx.error_if`` would run its callback on device 0
+    inside a conditional that returns ``tree``: XLA gathers the whole field onto device 0 for it
+    ("Involuntary full rematerialization"), the output loses its sharding, and when the check
+    fires the other devices wait in a collective for device 0 until the process aborts. Here the
+    predicate is first reduced to one replicated boolean, the callback runs on *every* device
+    (``shard_map`` over the mesh, on that scalar), and ``tree`` is tied to the check by
+    subtracting its zero result: no field enters the conditional, nothing is gathered, the
+    sharding is kept, and every device raises together.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> f = jax.jit(lambda u: error_if(u, u < 0, "Demo: negative value."))
+        >>> bool(jnp.all(f(jnp.ones(2)) == 1))
+        True
+        >>> try:
+        ...     f(-jnp.ones(2)).block_until_ready()
+        ... except Exception as err:
+        ...     print(runtime_message(err))
+        Demo: negative value.
+    """
+    leaves = jax.tree_util.tree_leaves(tree)
+    inexact = [x for x in leaves if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+    mesh = _mesh_of([*leaves, pred])
+    if mesh is None or not inexact or not isinstance(pred, jax.core.Tracer):
+        return eqx.error_if(tree, pred, msg)
+    pred = unvmap_any(jnp.any(pred))  # one boolean for the whole batch, replicated
+
+    def check(p):
+        return eqx.error_if(jnp.zeros((), jnp.result_type(inexact[0])), p, msg)
+
+    shard_map = jax.shard_map(check, mesh=mesh, in_specs=P(), out_specs=P(), check_vma=False)
+    zero = shard_map(pred)
+    tie = lambda x: x - zero.astype(x.dtype) if any(x is y for y in inexact) else x  # noqa: E731
+    return jax.tree_util.tree_map(tie, tree)
+
+
+def _mesh_of(arrays):
+    """The multi-device (non-manual) mesh the traced ``arrays`` live on, or None."""
+    for x in arrays:
+        if not isinstance(x, jax.core.Tracer):
+            continue
+        mesh = getattr(getattr(jax.typeof(x), "sharding", None), "mesh", None)
+        if mesh is None or mesh.empty or mesh.size == 1:
+            continue
+        if any(t == AxisType.Manual for t in mesh.axis_types):
+            return None  # inside shard_map callbacks already run on every device
+        return mesh
+    return None
 
 
 def runtime_message(error: BaseException) -> str:

@@ -29,6 +29,12 @@ class PeriodicGrid(eqx.Module):
 
     All fields are static metadata: a grid is a compile-time constant of the model holding it.
 
+    Transforms go through :mod:`pdejax.grids.fft`: a field sharded over devices along its
+    spatial axes (all but the last, e.g. ``P(None, "x", None)``) is transformed with
+    all-to-all transposes, never gathered, and its spectrum keeps the field's sharding, so
+    :meth:`derivative`, :meth:`laplacian` and the solvers built on them run sharded as written.
+    :meth:`resample` transforms one axis at a time and gathers a sharded axis.
+
     Args:
         num_points: points per axis, an int (repeated over ``ndim`` axes) or one per axis.
         domain_length: $L_i$, positive, one value or one per axis. Default 1.
@@ -272,8 +278,7 @@ def _resample_axis(u: Array, axis: int, n: int, m: int) -> Array:
     """Real-to-real spectral resampling of one axis from ``n`` to ``m`` points."""
     if n == m:
         return u
-    c = jnp.fft.rfft(u, axis=axis)
-    c = jnp.moveaxis(c, axis, -1)
+    c = _fft.rfftn(jnp.moveaxis(u, axis, -1), 1)  # the axis last, as jnp.fft.rfft does
     kmax = min(n, m) // 2 + 1
     c = c[..., :kmax]
     if m > n and n % 2 == 0:
@@ -285,5 +290,5 @@ def _resample_axis(u: Array, axis: int, n: int, m: int) -> Array:
     pad = m // 2 + 1 - c.shape[-1]
     if pad > 0:
         c = jnp.concatenate([c, jnp.zeros((*c.shape[:-1], pad), c.dtype)], axis=-1)
-    out = jnp.fft.irfft(c * (m / n), n=m, axis=-1)
+    out = _fft.irfftn(c * (m / n), (m,))
     return jnp.moveaxis(out, -1, axis)

@@ -96,7 +96,7 @@ class CGInfo(eqx.Module):
         return self.result == CGResult.successful
 
 
-def _dot(x, y):
+def _sum_of_products(x, y):
     return jnp.sum(x * y)
 
 
@@ -123,6 +123,7 @@ def conjugate_gradient(
     x0: Float[Array, "..."] | None = None,
     abs_matvec: Callable[[Array], Array] | None = None,
     floor_factor: float = 8.0,
+    inner: Callable[[Array, Array], Array] | None = None,
 ) -> tuple[Float[Array, "..."], CGInfo]:
     r"""Preconditioned CG for $Ax = b$, stopping when $\|b - Ax\|_2 \le \max(\text{rtol}\,\|b\|_2, \text{atol})$.
 
@@ -142,6 +143,9 @@ def conjugate_gradient(
         abs_matvec: $x \mapsto |A| x$ (entrywise absolute matrix), enabling the rounding-floor
             acceptance above; strict tolerance check if ``None``.
         floor_factor: the multiple of $\epsilon\,\||A||x|\|$ accepted.
+        inner: the inner product $(x, y) \mapsto \sum x y$; pass one that adds a ``psum`` when
+            the vectors are the local blocks of a field sharded over devices (inside
+            ``shard_map``, as :mod:`pdejax.linalg.partition` does).
 
     Returns:
         ``(x, info)`` with ``info`` a :class:`CGInfo`. Nothing is raised here: the caller decides
@@ -155,8 +159,9 @@ def conjugate_gradient(
         (True, 2)
     """
     precondition = (lambda r: r) if precondition is None else precondition
+    dot = _sum_of_products if inner is None else inner
     dtype = b.dtype
-    b_norm = jnp.sqrt(_dot(b, b))
+    b_norm = jnp.sqrt(dot(b, b))
     tol = jnp.maximum(jnp.asarray(rtol, dtype) * b_norm, jnp.asarray(atol, dtype))
     tol2 = tol * tol
     zero = jnp.zeros((), dtype)
@@ -166,22 +171,22 @@ def conjugate_gradient(
         if abs_matvec is None:
             return tol2
         floor = floor_factor * jnp.finfo(dtype).eps * abs_matvec(jnp.abs(x))
-        return jnp.maximum(tol2, _dot(floor, floor))
+        return jnp.maximum(tol2, dot(floor, floor))
 
     def body(s: _State) -> _State:
         q = matvec(s.p)
-        pq = _dot(s.p, q)
+        pq = dot(s.p, q)
         alpha = jnp.where(pq > 0, s.rz / jnp.where(pq > 0, pq, 1), zero)
         x = s.x + alpha * s.p
         r = s.r - alpha * q
         k = s.k + 1
         # residual replacement: when the recursion claims convergence, trust only b - Ax
-        claimed = _dot(r, r) <= tol2
+        claimed = dot(r, r) <= tol2
         r = jax.lax.cond(claimed, lambda: b - matvec(x), lambda: r)
-        accepted = claimed & (_dot(r, r) <= limit(x))
+        accepted = claimed & (dot(r, r) <= limit(x))
         restart = claimed & ~accepted
         z = precondition(r)
-        rz = _dot(r, z)
+        rz = dot(r, z)
         beta = jnp.where(restart | (s.rz <= 0), zero, rz / jnp.where(s.rz > 0, s.rz, 1))
         result = CGResult.where(
             accepted,
@@ -205,12 +210,12 @@ def conjugate_gradient(
     z = precondition(r)
     k0 = jnp.zeros((), jnp.int32)
     start = _State(
-        x, r, z, _dot(r, z), k0, k0, CGResult.successful,
-        (_dot(r, r) <= limit(x)) | (jnp.asarray(max_steps) <= 0),
+        x, r, z, dot(r, z), k0, k0, CGResult.successful,
+        (dot(r, r) <= limit(x)) | (jnp.asarray(max_steps) <= 0),
     )  # fmt: skip
     end = jax.lax.while_loop(lambda s: ~s.done, body, start)
     r_true = b - matvec(end.x)
-    rr = _dot(r_true, r_true)
+    rr = dot(r_true, r_true)
     result = CGResult.where(rr <= limit(end.x), CGResult.successful, end.result)
     # a limit that stopped the loop with a true residual still too large is the loop's verdict;
     # one that started converged (max_steps <= 0 or b = 0) is checked on its true residual
