@@ -309,6 +309,12 @@ def fno_burgers(
     reduced-scale run. With these parameters viscosity dominates: $u(\cdot, 1)$ keeps about 2%
     of the initial amplitude and no shock forms. The released generator script differs; see
     ``"fno/burgers_released"``.
+
+    Args:
+        num_points: grid points of the solve and of the stored data (the paper's 8192).
+        nu: viscosity.
+        final_time: the time of the output $u(\cdot, T)$.
+        num_steps: ETDRK4 steps from 0 to ``final_time``.
     """
     return _burgers_problem(
         "fno/burgers", fno_burgers_initial_condition, num_points, nu, final_time, num_steps,
@@ -332,6 +338,12 @@ def fno_burgers_released(
     $N(0, 49^2(-\Delta + 49 I)^{-2.5})$ here, and uses $\nu = 10^{-3}$ (the maintainers confirm
     1/1000 for ``burgers_v1000_t200_r1024_N2048.mat``); steep fronts form, so the default
     ``num_steps`` is the script's internal step $10^{-4}$.
+
+    Args:
+        num_points: grid points of the solve and of the stored data (the script's 8192).
+        nu: viscosity.
+        final_time: the time of the output $u(\cdot, T)$.
+        num_steps: ETDRK4 steps from 0 to ``final_time``.
     """
 
     def field(grid):

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from pdejax import AbstractStepper
-from pdejax.core import check_dtype, check_positive, error_if_not_finite
+from pdejax.core import check_dtype, check_positive, error_if, error_if_not_finite
 from pdejax.core.types import ScalarLike, State
 
 _WHO = "Burgers1DFD"
@@ -188,7 +188,7 @@ class Burgers1DFD(AbstractStepper):
         )  # fmt: skip
         h = (self.dt / self.substeps).astype(u.dtype)
         cfl = jnp.max(jnp.abs(u)) * h / self.spacing
-        u = eqx.error_if(
+        u = error_if(
             u,
             cfl > 1,
             f"{_WHO}: advective CFL number max|u| dt/(substeps dx) exceeds 1; raise `substeps` "

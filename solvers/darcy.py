@@ -262,6 +262,12 @@ def fno_darcy(
     ``sample_input`` and ``solve`` work at ``num_points``; the paper's coarser data sets are
     every ``subsample``-th vertex of both (421 with 2, 3, 5 gives 211, 141, 85), via
     :func:`subsample_vertices`, recorded in ``parameters["subsample"]``.
+
+    Args:
+        num_points: vertices per axis of the solve (the paper's 421).
+        subsample: recorded stride of the coarser data sets (it must divide ``num_points - 1``).
+        high, low: the coefficient where the Gaussian field is positive / negative.
+        dtype: the solve's precision.
     """
     if subsample < 1 or (num_points - 1) % subsample:
         raise ValueError(

@@ -45,7 +45,7 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from pdejax import PeriodicGrid
-from pdejax.core import check_positive
+from pdejax.core import check_positive, error_if
 from pdejax.core.types import ScalarLike, State
 from pdejax.timestepping import (
     AbstractSemilinearScheme,
@@ -272,7 +272,7 @@ class NavierStokes3D(AbstractSemilinearStepper):
     def check_state(self, u: State) -> State:
         if self.max_cfl is None:
             return u
-        return eqx.error_if(
+        return error_if(
             u,
             self.cfl(u) > self.max_cfl,
             f"NavierStokes3D: the CFL number dt/substeps * max(|u|/dx + |v|/dy + |w|/dz) exceeds "

@@ -22,8 +22,9 @@ from .config import (
     to_dict,
 )
 from .models import available_models, build_model
+from .reload import evaluate_run, load_run
 from .rundata import RunData, Split, data_spec, open_run_data
-from .runner import evaluate_run, load_run, predictor, run_directory, run_experiment
+from .runner import predictor, run_directory, run_experiment
 from .tasks import (
     AbstractTask,
     AutoregressiveTask,

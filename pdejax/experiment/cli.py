@@ -170,7 +170,7 @@ def _dispatch(args) -> int:
         print(json.dumps(results, indent=2))
         print(f"report: {run_dir / 'report.md'}")
     elif args.command == "evaluate":
-        from .runner import evaluate_run
+        from .reload import evaluate_run
 
         for s in args.resolutions or []:
             if s < 2:

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from .semilinear import AbstractSemilinearScheme
+from .scheme import AbstractSemilinearScheme
 
 
 class AbstractIMEXScheme(AbstractSemilinearScheme):
