@@ -11,6 +11,7 @@ the few places where the core imports :mod:`pdejax.solvers` (through the problem
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tomllib
@@ -78,19 +79,24 @@ def main(argv: list[str] | None = None) -> int:
     prefix = f"pdejax {args.command}"
     if not args.debug:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no XLA log noise around our lines
-        warnings.showwarning = lambda message, category, *rest, **kw: print(
-            f"{prefix}: warning: {message}", file=sys.stderr
-        )
-    try:
-        return _dispatch(args)
-    except KeyboardInterrupt:
-        print(f"{prefix}: interrupted; rerun the same command to resume.", file=sys.stderr)
-        return 130
-    except Exception as err:  # noqa: BLE001 - every error ends as one line unless --debug
-        if args.debug:
-            raise
-        print(f"{prefix}: error: {_one_line(err)}", file=sys.stderr)
-        return 2 if isinstance(err, ValueError | OSError | FloatingPointError) else 1
+        # a run-time check that fires inside jit is also logged with its traceback by JAX's
+        # callback machinery; the one line below says it all
+        logging.getLogger("jax._src.callback").setLevel(logging.CRITICAL)
+    with warnings.catch_warnings():  # restored on return: main() may run inside a program
+        if not args.debug:
+            warnings.showwarning = lambda message, category, *rest, **kw: print(
+                f"{prefix}: warning: {message}", file=sys.stderr
+            )
+        try:
+            return _dispatch(args)
+        except KeyboardInterrupt:
+            print(f"{prefix}: interrupted; rerun the same command to resume.", file=sys.stderr)
+            return 130
+        except Exception as err:  # noqa: BLE001 - every error ends as one line unless --debug
+            if args.debug:
+                raise
+            print(f"{prefix}: error: {_one_line(err)}", file=sys.stderr)
+            return 2 if isinstance(err, ValueError | OSError | FloatingPointError) else 1
 
 
 def _one_line(err: BaseException) -> str:
@@ -99,7 +105,7 @@ def _one_line(err: BaseException) -> str:
     if type(err).__name__ in ("JaxRuntimeError", "XlaRuntimeError", "EquinoxRuntimeError"):
         return runtime_message(err)
     text = " ".join(str(err).split()) or type(err).__name__
-    if not isinstance(err, ValueError | OSError | FloatingPointError):
+    if not isinstance(err, ValueError | OSError | FloatingPointError | RuntimeError):
         text = f"{type(err).__name__}: {text} (rerun with --debug for the traceback)"
     return text
 

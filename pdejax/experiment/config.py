@@ -252,8 +252,14 @@ def _apply_override(table: dict, override: str):
         value = raw  # a bare string
     *parents, leaf = path.strip().split(".")
     node = table
-    for p in parents:
+    for i, p in enumerate(parents):
         node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            where = ".".join(parents[: i + 1])
+            raise ValueError(
+                f"config: override {override!r}: `{where}` is a value, not a table; set "
+                f"`{where}=...` itself."
+            )
     node[leaf] = value
 
 
