@@ -112,14 +112,7 @@ def _python_blocks(page: Path) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", page.read_text(), flags=re.S | re.M)
 
 
-# the surrogates page trains several models (about 28 s): in `make test-slow`
-@pytest.mark.parametrize(
-    "page",
-    [
-        pytest.param(p, id=p.stem, marks=pytest.mark.slow if p.stem == "surrogates" else ())
-        for p in PAGES
-    ],
-)
+@pytest.mark.parametrize("page", [pytest.param(p, id=p.stem) for p in PAGES])
 def test_docs_page_examples_run(page, tmp_path, monkeypatch):
     """The page's python blocks run in order, in one namespace (files land in tmp_path)."""
     monkeypatch.chdir(tmp_path)

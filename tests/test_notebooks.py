@@ -40,12 +40,8 @@ def test_notebook_is_clean(path):
     )
 
 
-# The quickstart runs by default; the others (20-45 s each on 2 cores) run in `make test-slow`,
-# which keeps the default run under its 15-minute budget.
-EXECUTE = [
-    pytest.param(p, id=p.stem, marks=() if p.stem.startswith("01_") else pytest.mark.slow)
-    for p in NOTEBOOKS
-]
+# Every notebook runs in the default suite (20-45 s each on 2 cores, in small mode).
+EXECUTE = [pytest.param(p, id=p.stem) for p in NOTEBOOKS]
 
 
 @pytest.mark.parametrize("path", EXECUTE)
